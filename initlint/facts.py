@@ -1,0 +1,602 @@
+"""One visit of a parsed file that collects the facts every rule judges (decide late, like pyflakes).
+
+The visit records *where* tensors are set to constants or repeated rows and *in what context*
+(class, function, loops over parameters/modules, `if` guards); the rules decide afterwards, when
+the whole file is known (later random re-inits, `.apply()` calls, forward passes).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Set, Tuple
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from initlint import exprs, torch_api
+from initlint.exprs import Shape
+from initlint.imports import ImportTable, dotted_name
+
+# Iterating these methods walks the module tree or its parameters.
+PARAM_ITERATORS = frozenset({"parameters", "named_parameters"})
+MODULE_ITERATORS = frozenset({"modules", "named_modules", "children", "named_children"})
+MATMUL_FUNCTIONS = frozenset(
+    {
+        "torch.matmul",
+        "torch.mm",
+        "torch.bmm",
+        "torch.addmm",
+        "torch.einsum",
+        "torch.tensordot",
+        "torch.nn.functional.linear",
+        "torch.nn.functional.bilinear",
+    }
+)
+
+
+@dataclass
+class Layer:
+    """`self.<attr> = <constructor>(...)` inside a class."""
+
+    attr: str
+    qualname: Optional[str]  # torch.nn.Linear, or the name of a class of this file
+    call: cst.Call
+
+    @property
+    def units(self) -> Optional[str]:
+        """Source text of the layer's output width (Linear's out_features, Conv's out_channels)."""
+        if self.qualname in torch_api.MATRIX_LAYERS:
+            name = "out_channels" if "Conv" in self.qualname else "out_features"
+            index = 2 if self.qualname.endswith("Bilinear") else (0 if "Lazy" in self.qualname and "Linear" in self.qualname else 1)
+            value = exprs.argument(self.call, index, name)
+            return exprs.code(value) if value is not None else None
+        return None
+
+
+@dataclass
+class ClassInfo:
+    """A class of this file."""
+
+    node: cst.ClassDef
+    name: str
+    bases: Tuple[str, ...]
+    layers: Dict[str, Layer] = field(default_factory=dict)
+    methods: Dict[str, cst.FunctionDef] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A `for` loop the site is inside: what it iterates and which names it binds."""
+
+    kind: str  # "parameters", "modules" or "other"
+    owner: Optional[str]  # dotted name of the iterated object (`self`, `net`)
+    names: Tuple[str, ...]  # the loop variables, in order
+    node: cst.For
+
+    @property
+    def item(self) -> Optional[str]:
+        """The variable holding the parameter or module (the last one for named_*)."""
+        return self.names[-1] if self.names else None
+
+    @property
+    def label(self) -> Optional[str]:
+        """The variable holding the name, for named_parameters / named_modules."""
+        return self.names[0] if len(self.names) == 2 else None
+
+
+@dataclass(frozen=True)
+class Guard:
+    """An `if` test the site is under; positive is False in the `else` branch."""
+
+    test: cst.BaseExpression
+    positive: bool
+
+
+@dataclass
+class Scope:
+    """A function (or the module body) and what its names are bound to."""
+
+    name: str
+    node: Optional[cst.FunctionDef]
+    cls: Optional[ClassInfo]
+    params: Tuple[str, ...] = ()
+
+
+@dataclass
+class Site:
+    """A tensor set to one constant value (kind "constant") or to repeated rows (kind "repeat")."""
+
+    kind: str
+    node: cst.CSTNode
+    target: cst.BaseExpression
+    target_name: str
+    how: str
+    value: Optional[float] = None
+    value_text: str = ""
+    shape: Optional[Shape] = None
+    shape_text: str = ""
+    created: bool = False  # a new tensor (torch.full(..., requires_grad=True), nn.Parameter(torch.ones(..)))
+    trainable: bool = False
+    scope: Optional[Scope] = None
+    loops: Tuple[Loop, ...] = ()
+    guards: Tuple[Guard, ...] = ()
+    repeat_args: Tuple[cst.Arg, ...] = ()
+    repeat_method: str = ""
+
+    @property
+    def zero(self) -> bool:
+        return self.value == 0.0
+
+
+@dataclass
+class FileFacts:
+    """Everything one visit learnt about one file."""
+
+    module: cst.Module
+    imports: ImportTable
+    source: str = ""
+    classes: Dict[str, ClassInfo] = field(default_factory=dict)
+    sites: List[Site] = field(default_factory=list)
+    # Last attribute/variable names that something initialises randomly (`trunc_normal_(self.pos_embed)`).
+    randomised: Set[str] = field(default_factory=set)
+    # Classes (by name) whose code randomises every parameter in a loop; "" for module-level code.
+    randomise_all: Set[str] = field(default_factory=set)
+    # Names of functions handed to `.apply()`.
+    applied: Set[str] = field(default_factory=set)
+    # Dotted names used as operands of a matrix product.
+    matmul_operands: Set[str] = field(default_factory=set)
+    # Pairs of operand name sets of each matrix product, for data-flow checks.
+    matmuls: List[Tuple[Set[str], Set[str], cst.CSTNode]] = field(default_factory=list)
+    # name -> every expression assigned to it (file-wide, flat).
+    bindings: Dict[str, List[cst.BaseExpression]] = field(default_factory=dict)
+    # instance variable -> class name of this file (`net = MNISTNet()`).
+    instances: Dict[str, str] = field(default_factory=dict)
+    # Names of parameters created with random values (nn.Parameter(torch.randn(...)), randn(..., requires_grad=True)).
+    random_trainables: Set[str] = field(default_factory=set)
+    trainables: Set[str] = field(default_factory=set)
+
+    _positions: Optional[Mapping[cst.CSTNode, CodeRange]] = None
+    _line_starts: Optional[List[int]] = None
+
+    def range_of(self, node: cst.CSTNode) -> CodeRange:
+        """Where a node is (libcst's 1-based lines, 0-based columns); computed on first use only,
+        since most files report nothing and positions cost a whole extra pass."""
+        if self._positions is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)
+        return self._positions[node]
+
+    def offset(self, line: int, column: int) -> int:
+        """Character offset into `source` of a (1-based line, 0-based column) position."""
+        if self._line_starts is None:
+            # Only \r\n, \r and \n end lines for the parser (str.splitlines also splits on \f, \x1c...).
+            self._line_starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", self.source)]
+        return self._line_starts[line - 1] + column
+
+    def resolve(self, node: cst.BaseExpression) -> Optional[str]:
+        """Qualified name of an expression through the import table, or a class of this file."""
+        qualified = self.imports.resolve(node)
+        if qualified is not None:
+            return qualified
+        name = dotted_name(node)
+        if name in self.classes:
+            return name
+        return None
+
+    def is_module_class(self, name: str, _seen: Optional[Set[str]] = None) -> bool:
+        """A class of this file that subclasses nn.Module (directly or through classes of this file)."""
+        seen = _seen or set()
+        info = self.classes.get(name)
+        if info is None or name in seen:
+            return False
+        seen.add(name)
+        for base in info.bases:
+            if base in torch_api.MODULE_BASES or base.endswith("Module") or base.endswith("PreTrainedModel"):
+                return True
+            if self.is_module_class(base, seen):
+                return True
+        return False
+
+
+class Collector(cst.CSTVisitor):
+    """Walks a module once, keeping the class/function/loop/guard context of every site."""
+
+    def __init__(self, facts: FileFacts) -> None:
+        super().__init__()
+        self.facts = facts
+        self.scope = Scope(name="<module>", node=None, cls=None)
+        self.scopes: List[Scope] = [self.scope]
+        self.classes: List[ClassInfo] = []
+        self.loops: List[Loop] = []
+        self.guards: List[Guard] = []
+
+    # ---- structure -------------------------------------------------------------------------
+    def visit_Import(self, node: cst.Import) -> bool:
+        self.facts.imports.add(node)
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        self.facts.imports.add(node)
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        bases = []
+        for arg in node.bases:
+            resolved = self.facts.imports.resolve(arg.value) or dotted_name(arg.value) or ""
+            bases.append(resolved)
+        info = ClassInfo(node=node, name=node.name.value, bases=tuple(bases))
+        self.facts.classes.setdefault(info.name, info)
+        self.classes.append(info)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.classes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        cls = self.classes[-1] if self.classes and self._directly_in_class(node) else None
+        if cls is not None:
+            cls.methods.setdefault(node.name.value, node)
+        params = tuple(p.name.value for p in node.params.params)
+        scope = Scope(name=node.name.value, node=node, cls=cls or self.scope.cls, params=params)
+        self.scopes.append(scope)
+        self.scope = scope
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+        self.scope = self.scopes[-1]
+
+    def _directly_in_class(self, node: cst.FunctionDef) -> bool:
+        body = self.classes[-1].node.body
+        return isinstance(body, cst.IndentedBlock) and any(s is node for s in body.body)
+
+    def visit_For(self, node: cst.For) -> bool:
+        node.iter.visit(self)
+        loop = self._loop(node)
+        self.loops.append(loop)
+        node.body.visit(self)
+        self.loops.pop()
+        if node.orelse is not None:
+            node.orelse.visit(self)
+        return False
+
+    def _loop(self, node: cst.For) -> Loop:
+        names: Tuple[str, ...] = ()
+        if isinstance(node.target, cst.Name):
+            names = (node.target.value,)
+        elif isinstance(node.target, (cst.Tuple, cst.List)):
+            names = tuple(e.value.value if isinstance(e.value, cst.Name) else "_" for e in node.target.elements)
+        kind, owner = "other", None
+        it = node.iter
+        if isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value in ("enumerate", "list", "tuple"):
+            if it.args:
+                it = it.args[0].value
+                if isinstance(node.target, cst.Tuple) and len(names) == 2 and isinstance(node.iter, cst.Call):
+                    if node.iter.func.value == "enumerate":  # type: ignore[union-attr]
+                        names = names[1:]
+        if isinstance(it, cst.Call) and isinstance(it.func, cst.Attribute):
+            method = it.func.attr.value
+            if method in PARAM_ITERATORS:
+                kind = "parameters"
+            elif method in MODULE_ITERATORS:
+                kind = "modules"
+            owner = dotted_name(it.func.value)
+        return Loop(kind=kind, owner=owner, names=names, node=node)
+
+    def visit_If(self, node: cst.If) -> bool:
+        node.test.visit(self)
+        self.guards.append(Guard(node.test, True))
+        node.body.visit(self)
+        self.guards.pop()
+        if node.orelse is not None:
+            self.guards.append(Guard(node.test, False))
+            node.orelse.visit(self)
+            self.guards.pop()
+        return False
+
+    # ---- bindings ----------------------------------------------------------------------------
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._assigned(target.target, node.value, node)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._assigned(node.target, node.value, node)
+
+    def _assigned(self, target: cst.BaseExpression, value: cst.BaseExpression, stmt: cst.CSTNode) -> None:
+        name = dotted_name(target)
+        if name is not None:
+            self.facts.bindings.setdefault(name, []).append(value)
+            if isinstance(value, cst.Call):
+                ctor = self.facts.resolve(value.func)
+                if ctor is not None and ctor in self.facts.classes and "." not in name:
+                    self.facts.instances[name] = ctor
+                cls = self.scope.cls
+                if cls is not None and name.startswith("self.") and name.count(".") == 1 and ctor is not None:
+                    cls.layers.setdefault(name[5:], Layer(attr=name[5:], qualname=ctor, call=value))
+        if isinstance(target, cst.Subscript):
+            self._subscript_fill(target, value, stmt)
+            return
+        self._value_site(target, value, stmt)
+
+    def _subscript_fill(self, target: cst.Subscript, value: cst.BaseExpression, stmt: cst.CSTNode) -> None:
+        # `w[:] = 1.0` / `w[...] = 0` set the whole tensor; `w[padding_idx] = 0` sets one row.
+        whole = all(
+            isinstance(s.slice, cst.Slice) and s.slice.lower is None and s.slice.upper is None
+            or isinstance(s.slice, cst.Index) and isinstance(s.slice.value, cst.Ellipsis)
+            for s in target.slice
+        )
+        constant = exprs.number(value)
+        if whole and constant is not None:
+            self._add_site("constant", stmt, target.value, "slice assignment", constant, exprs.code(value))
+
+    def _value_site(self, target: cst.BaseExpression, value: cst.BaseExpression, stmt: cst.CSTNode) -> None:
+        """`target = <constant tensor | Parameter(...) | repeated rows>`."""
+        inner, parameter, trainable = self._unwrap_parameter(value)
+        if not parameter and isinstance(inner, cst.Call) and exprs.is_true(exprs.keyword(inner, "requires_grad")):
+            trainable = True  # torch.randn(..., requires_grad=True)
+        name = dotted_name(exprs.strip_data(target))
+        if name is not None:
+            if trainable and self._is_random(inner):
+                self.facts.random_trainables.add(name)
+            if trainable:
+                self.facts.trainables.add(name)
+        info = self._constant_tensor(inner)
+        if info is not None:
+            how, constant, text, shape, requires_grad, shape_text = info
+            is_write = isinstance(target, cst.Attribute) and target.attr.value in ("data", "weight", "bias")
+            if parameter or requires_grad or is_write:
+                site = self._add_site("constant", stmt, target, how, constant, text)
+                if site is not None:
+                    site.shape, site.shape_text = shape, shape_text
+                    site.created = parameter or requires_grad
+                    site.trainable = (parameter and trainable) or requires_grad
+                    if name is not None and site.trainable:
+                        self.facts.trainables.add(name)
+            return
+        self._repeat_site(target, inner, stmt)
+
+    def _unwrap_parameter(self, value: cst.BaseExpression) -> Tuple[cst.BaseExpression, bool, bool]:
+        """(tensor expression, wrapped in nn.Parameter, trainable) for `nn.Parameter(x, requires_grad=...)`."""
+        if isinstance(value, cst.Call) and self.facts.resolve(value.func) in torch_api.PARAMETER and value.args:
+            requires_grad = exprs.argument(value, 1, "requires_grad")
+            return value.args[0].value, True, not exprs.is_false(requires_grad)
+        return value, False, False
+
+    def _is_random(self, node: cst.BaseExpression) -> bool:
+        for call in exprs.calls_in(node):
+            if self.facts.resolve(call.func) in torch_api.RANDOM_CONSTRUCTORS:
+                return True
+            if exprs.method_name(call) in torch_api.RANDOM_METHODS:
+                return True
+        return False
+
+    def _constant_tensor(self, node: cst.BaseExpression):
+        """(how, value, value text, shape, requires_grad, shape text) when `node` builds a constant tensor."""
+        scale = 1.0
+        # `torch.ones(a, b) * 0.5`: still one constant.
+        while isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Multiply, cst.Divide)):
+            left, right = exprs.number(node.left), exprs.number(node.right)
+            if right is not None and right != 0:
+                scale = scale * (right if isinstance(node.operator, cst.Multiply) else 1.0 / right)
+                node = node.left
+            elif left is not None and isinstance(node.operator, cst.Multiply):
+                scale, node = scale * left, node.right
+            else:
+                return None
+        requires_grad = False
+        # `torch.ones(a, b).requires_grad_()` / `.to(device)` / `.float()` keep the value.
+        while isinstance(node, cst.Call) and exprs.method_name(node) in ("requires_grad_", "to", "float", "double", "half", "cuda", "bfloat16"):
+            if exprs.method_name(node) == "requires_grad_":
+                requires_grad = not node.args or not exprs.is_false(node.args[0].value)
+            node = node.func.value  # type: ignore[union-attr]
+        if not isinstance(node, cst.Call):
+            return None
+        qualname = self.facts.resolve(node.func)
+        method = exprs.method_name(node)
+        if qualname in torch_api.CONSTANT_CONSTRUCTORS:
+            value = torch_api.CONSTANT_CONSTRUCTORS[qualname]
+            base = qualname
+        elif qualname is None and method in torch_api.CONSTANT_METHODS:
+            value = torch_api.CONSTANT_METHODS[method]
+            base = "torch.Tensor." + method
+        else:
+            return None
+        text = ""
+        if value is None:
+            fill = exprs.argument(node, 1, "fill_value")
+            value = exprs.number(fill)
+            text = exprs.code(fill) if fill is not None else "?"
+            sizes = [a for a in exprs.positional(node)[:1]]
+        else:
+            sizes = list(exprs.positional(node))
+        if value is not None:
+            value *= scale
+            text = _fmt(value)
+        elif scale != 1.0:
+            text = f"{text} * {_fmt(scale)}"
+        if exprs.is_true(exprs.keyword(node, "requires_grad")):
+            requires_grad = True
+        shape = None
+        if base in torch_api.LIKE_CONSTRUCTORS:
+            shape = None  # the shape of the argument: the rules look at it
+        else:
+            shape = exprs.shape_of_sizes(sizes)
+        short = base.replace("torch.Tensor.", ".")
+        shape_text = ", ".join(exprs.code(a.value) for a in sizes)
+        if len(sizes) == 1 and isinstance(sizes[0].value, (cst.Tuple, cst.List)):
+            shape_text = ", ".join(exprs.code(e.value) for e in sizes[0].value.elements)
+        return short, value, text, shape, requires_grad, shape_text
+
+    def _repeat_site(self, target: cst.BaseExpression, value: cst.BaseExpression, stmt: cst.CSTNode) -> None:
+        """`target = <rows repeated>` (directly or through a name bound to them)."""
+        if not isinstance(target, cst.Attribute) and not self._is_trainable_name(target):
+            return
+        found = self._repeated(value)
+        if found is not None:
+            method, args = found
+            site = self._add_site("repeat", stmt, target, method, None, "")
+            if site is not None:
+                site.repeat_method, site.repeat_args = method, args
+
+    def _is_trainable_name(self, target: cst.BaseExpression) -> bool:
+        name = dotted_name(target)
+        return name is not None and name in self.facts.trainables
+
+    def _repeated(self, value: cst.BaseExpression, depth: int = 0):
+        """(method, args) when `value` repeats one row or column, following names bound in this file."""
+        if depth > 3 or self._is_random_perturbed(value):
+            return None
+        if isinstance(value, (cst.Name, cst.Attribute)) and depth < 3:
+            for bound in reversed(self.facts.bindings.get(dotted_name(value) or "", [])):
+                return self._repeated(bound, depth + 1)
+            return None
+        node = value
+        while isinstance(node, cst.Call):
+            method = exprs.method_name(node)
+            qualname = self.facts.resolve(node.func)
+            if qualname is None and method in torch_api.REPEAT_METHODS:
+                return method, tuple(node.args)
+            if qualname in torch_api.REPEAT_FUNCTIONS:
+                return qualname, tuple(node.args[1:])
+            if qualname in torch_api.PARAMETER and node.args:
+                node = node.args[0].value
+                continue
+            if isinstance(node.func, cst.Attribute) and method in ("clone", "contiguous", "float", "to", "detach"):
+                node = node.func.value
+                continue
+            return None
+        return None
+
+    def _is_random_perturbed(self, value: cst.BaseExpression) -> bool:
+        return isinstance(value, cst.BinaryOperation) and self._is_random(value)
+
+    # ---- calls -------------------------------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        qualname = self.facts.resolve(node.func)
+        method = exprs.method_name(node)
+        init_fn = torch_api.is_init_function(qualname)
+        if init_fn is not None:
+            self._init_call(node, init_fn)
+        elif qualname is None and method is not None:
+            self._method_call(node, method)
+        elif qualname in MATMUL_FUNCTIONS:
+            operands = [a.value for a in exprs.positional(node)]
+            if qualname == "torch.einsum":
+                operands = operands[1:]
+            self._matmul(operands, node)
+        if qualname is None and method in ("matmul", "mm", "bmm") and node.args:
+            self._matmul([node.func.value, node.args[0].value], node)  # type: ignore[union-attr]
+        if method == "apply" and node.args:
+            applied = dotted_name(node.args[0].value)
+            if isinstance(node.args[0].value, cst.Call):  # .apply(partial(fn, ...))
+                inner = node.args[0].value
+                applied = dotted_name(inner.args[0].value) if inner.args else None
+            if applied:
+                self.facts.applied.add(applied.rsplit(".", 1)[-1])
+        if method == "register_parameter" and len(node.args) >= 2:
+            label = exprs.literal_string(node.args[0].value)
+            if label is not None:
+                self._value_site(cst.Attribute(value=cst.Name("self"), attr=cst.Name(label)), node.args[1].value, node)
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.MatrixMultiply):
+            self._matmul([node.left, node.right], node)
+
+    def _matmul(self, operands, node: cst.CSTNode) -> None:
+        if len(operands) < 2:
+            return
+        sets = [exprs.names_in(o) for o in operands]
+        for names in sets:
+            self.facts.matmul_operands.update(names)
+        self.facts.matmuls.append((sets[0], set().union(*sets[1:]), node))
+
+    def _init_call(self, node: cst.Call, function: str) -> None:
+        if not node.args:
+            return
+        target = node.args[0].value
+        if function in torch_api.INIT_CONSTANT:
+            value = torch_api.INIT_CONSTANT[function]
+            text = _fmt(value) if value is not None else ""
+            if value is None:
+                arg = exprs.argument(node, 1, "val")
+                value = exprs.number(arg)
+                text = exprs.code(arg) if arg is not None else "?"
+            self._add_site("constant", node, target, f"nn.init.{function}", value, text)
+        elif function.endswith(torch_api.RANDOM_INIT_SUFFIXES):
+            self._randomised(target)
+
+    def _method_call(self, node: cst.Call, method: str) -> None:
+        receiver = node.func.value  # type: ignore[union-attr]
+        if method == "fill_" and node.args:
+            value = exprs.number(node.args[0].value)
+            self._add_site("constant", node, receiver, ".fill_()", value, exprs.code(node.args[0].value))
+        elif method == "zero_" and not node.args:
+            self._add_site("constant", node, receiver, ".zero_()", 0.0, "0")
+        elif method == "copy_" and node.args:
+            source = node.args[0].value
+            info = self._constant_tensor(source)
+            if info is None and isinstance(source, (cst.Name, cst.Attribute)):
+                for bound in reversed(self.facts.bindings.get(dotted_name(source) or "", [])):
+                    info = self._constant_tensor(bound)
+                    break
+            if info is not None:
+                site = self._add_site("constant", node, receiver, f".copy_({info[0]})", info[1], info[2])
+                if site is not None:
+                    site.shape, site.shape_text = info[3], info[5]
+            elif self._is_random(source):
+                self._randomised(receiver)
+            else:
+                self._repeat_site(receiver if isinstance(receiver, cst.Attribute) else receiver, source, node)
+        elif method in torch_api.RANDOM_METHODS or method.endswith(torch_api.RANDOM_INIT_SUFFIXES):
+            self._randomised(receiver)
+
+    def _randomised(self, target: cst.BaseExpression) -> None:
+        target = exprs.strip_data(target)
+        name = dotted_name(target)
+        loop = self._loop_over(target)
+        if loop is not None and loop.kind == "parameters":
+            self.facts.randomise_all.add(self.scope.cls.name if self.scope.cls else "")
+        if name:
+            self.facts.randomised.add(name.rsplit(".", 1)[-1])
+
+    def _loop_over(self, target: cst.BaseExpression) -> Optional[Loop]:
+        name = dotted_name(target)
+        for loop in reversed(self.loops):
+            if name is not None and loop.item is not None and (name == loop.item or name.startswith(loop.item + ".")):
+                return loop
+        return None
+
+    def _add_site(self, kind, node, target, how, value, text) -> Optional[Site]:
+        target = exprs.strip_data(target)
+        name = dotted_name(target)
+        if name is None:
+            if isinstance(target, cst.Subscript):
+                name = exprs.code(target)
+            else:
+                return None
+        site = Site(
+            kind=kind,
+            node=node,
+            target=target,
+            target_name=name,
+            how=how,
+            value=value,
+            value_text=text,
+            scope=self.scope,
+            loops=tuple(self.loops),
+            guards=tuple(self.guards),
+        )
+        self.facts.sites.append(site)
+        return site
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
+
+
+def collect(module: cst.Module, extra_init_modules=(), source: Optional[str] = None) -> FileFacts:
+    """Visit `module` once and return its facts."""
+    text = source if source is not None else module.code
+    facts = FileFacts(module=module, imports=ImportTable(extra_init_modules), source=text)
+    module.visit(Collector(facts))
+    return facts

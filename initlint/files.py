@@ -1,0 +1,116 @@
+"""Paths on the command line -> the files to lint (excludes, hidden caches, virtualenvs, loops)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Iterable, List, Set, Tuple
+
+from initlint.config import Settings, relative
+
+SOURCE_SUFFIXES = (".py", ".pyi")
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """The files to lint, and the paths that could not be walked (with why)."""
+
+    files: Tuple[str, ...]
+    errors: Tuple[Tuple[str, str], ...]
+
+
+def _excluded(path: str, settings: Settings) -> bool:
+    """A pattern matches the entry's name (`build`, `*.egg-info`) or its path from the root (`src/gen/*`)."""
+    patterns = settings.exclude + settings.extend_exclude
+    name = os.path.basename(path.rstrip("/\\"))
+    rel = relative(path, settings.root)
+    return any(fnmatch(name, p.rstrip("/")) or fnmatch(rel, p.rstrip("/")) for p in patterns)
+
+
+def _excluded_with_parents(path: str, settings: Settings) -> bool:
+    """For paths named on the command line under --force-exclude: the path or any folder above it."""
+    current = os.path.abspath(path)
+    root = os.path.abspath(settings.root)
+    while True:
+        if _excluded(current, settings):
+            return True
+        parent = os.path.dirname(current)
+        if parent == current or not parent.startswith(root) or current == root:
+            return False
+        current = parent
+
+
+def _is_virtualenv(directory: str) -> bool:
+    return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
+
+
+def discover(paths: Iterable[str], settings: Settings) -> Discovery:
+    """Expand files and folders into the sorted, de-duplicated list of files to lint."""
+    files: List[str] = []
+    errors: List[Tuple[str, str]] = []
+    seen: Set[str] = set()
+
+    def add(path: str) -> None:
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            files.append(path)
+
+    for raw in paths:
+        path = os.path.normpath(raw) if raw not in ("", ".") else "."
+        if not os.path.lexists(path):
+            errors.append((raw, "No such file or directory"))
+            continue
+        if os.path.isdir(path):
+            if settings.force_exclude and path != "." and _excluded_with_parents(path, settings):
+                continue
+            _walk(path, settings, add, errors)
+        elif os.path.exists(path):
+            # Files named explicitly are linted even when excluded, unless force-exclude is on (pre-commit).
+            if settings.force_exclude and _excluded_with_parents(path, settings):
+                continue
+            add(path)
+        else:
+            errors.append((raw, "broken symbolic link"))
+    return Discovery(tuple(sorted(files)), tuple(errors))
+
+
+def _walk(top: str, settings: Settings, add, errors: List[Tuple[str, str]]) -> None:
+    visited: Set[Tuple[int, int]] = set()
+
+    def onerror(error: OSError) -> None:
+        errors.append((error.filename or top, error.strerror or str(error)))
+
+    for directory, dirnames, filenames in os.walk(top, onerror=onerror, followlinks=True):
+        try:
+            stat = os.stat(directory)
+        except OSError as error:
+            errors.append((directory, error.strerror or str(error)))
+            dirnames[:] = []
+            continue
+        if (stat.st_dev, stat.st_ino) in visited:  # a symlink loop: been here already
+            dirnames[:] = []
+            continue
+        visited.add((stat.st_dev, stat.st_ino))
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not _excluded(os.path.join(directory, d), settings) and not _is_virtualenv(os.path.join(directory, d))
+        )
+        for filename in sorted(filenames):
+            full = os.path.join(directory, filename)
+            if not filename.endswith(SOURCE_SUFFIXES) or _excluded(full, settings):
+                continue
+            if os.path.isdir(full):  # `x.py/` is a folder, not a file
+                continue
+            if not os.path.exists(full):
+                errors.append((full, "broken symbolic link"))
+                continue
+            add(full)
+
+
+def display_path(path: str) -> str:
+    """How a path is shown: relative to the working directory when under it."""
+    return relative(path, str(Path.cwd()))

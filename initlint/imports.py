@@ -1,0 +1,86 @@
+"""A light per-file import table: local names -> qualified names, without scope analysis.
+
+Full scope analysis (libcst's QualifiedNameProvider) costs several parses' worth of time;
+linting init code needs only to know what `nn`, `init`, `I` or `c` stand for.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterable, Optional
+
+import libcst as cst
+
+# Modules that re-export torch.nn.init under another name; more come from `extend-init-modules`.
+_INIT_ALIASES = ("torch.nn.init",)
+
+
+def dotted_name(node: cst.BaseExpression) -> Optional[str]:
+    """`a.b.c` for a chain of Name/Attribute nodes, else None."""
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _module_name(node: cst.BaseExpression) -> str:
+    name = dotted_name(node)
+    return name or ""
+
+
+class ImportTable:
+    """Maps the names a file imports to the qualified names they stand for."""
+
+    def __init__(self, extra_init_modules: Iterable[str] = ()) -> None:
+        self.names: Dict[str, str] = {}
+        self.init_modules = tuple(_INIT_ALIASES) + tuple(m.rstrip(".") for m in extra_init_modules)
+
+    def add(self, stmt: cst.CSTNode) -> None:
+        """Record the names bound by an `import` or `from ... import` statement."""
+        if isinstance(stmt, cst.Import):
+            for alias in stmt.names:
+                full = _module_name(alias.name)
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self.names[alias.asname.name.value] = full
+                else:
+                    head = full.split(".", 1)[0]
+                    self.names[head] = head
+        elif isinstance(stmt, cst.ImportFrom):
+            if stmt.relative or isinstance(stmt.names, cst.ImportStar):
+                return
+            module = _module_name(stmt.module) if stmt.module is not None else ""
+            for alias in stmt.names:
+                name = _module_name(alias.name)
+                local = name
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    local = alias.asname.name.value
+                self.names[local] = f"{module}.{name}" if module else name
+
+    def resolve(self, node: cst.BaseExpression) -> Optional[str]:
+        """The canonical qualified name of `node`, or None when its head is not imported."""
+        name = dotted_name(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        full = self.names.get(head)
+        if full is None:
+            return None
+        qualified = f"{full}.{rest}" if rest else full
+        return self.canonical(qualified)
+
+    def canonical(self, qualified: str) -> str:
+        """Fold aliases of torch.nn.init (and configured wrappers) and torch.nn submodules."""
+        for module in self.init_modules:
+            if qualified.startswith(module + "."):
+                return "torch.nn.init." + qualified[len(module) + 1:]
+        if qualified.startswith("torch.nn.modules."):
+            # torch.nn.modules.linear.Linear -> torch.nn.Linear
+            return "torch.nn." + qualified.rsplit(".", 1)[-1]
+        if qualified.startswith("torch.nn.parameter."):
+            return "torch.nn." + qualified.rsplit(".", 1)[-1]
+        if qualified.startswith("torch.functional."):
+            return "torch." + qualified.rsplit(".", 1)[-1]
+        return qualified

@@ -1,0 +1,69 @@
+"""The Rule base class: identity, documentation, examples, and the check over a file's facts."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Iterable, Optional, Tuple
+
+import libcst as cst
+
+from initlint.diagnostic import Fix, Severity
+
+if TYPE_CHECKING:  # pragma: no cover
+    from initlint.facts import FileFacts
+
+DOCS_URL = "https://github.com/initlint/initlint/blob/main/docs/rules.md#{code}"
+REQUIRED_HEADINGS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a rule reports: the node to point at, the filled message, and maybe a fix."""
+
+    node: cst.CSTNode
+    message: str
+    fix: Optional[Fix] = None
+    # Said instead of a fix when one cannot be offered safely.
+    no_fix_reason: Optional[str] = None
+
+
+class Rule:
+    """Base class of every rule. Subclasses set the class attributes and implement `check`."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    message: ClassVar[str]
+    fix_title: ClassVar[Optional[str]] = None
+    severity: ClassVar[Severity] = Severity.ERROR
+    # Code that must stay quiet / must be flagged: tests, and the docs' examples.
+    valid: ClassVar[Tuple[str, ...]] = ()
+    invalid: ClassVar[Tuple[str, ...]] = ()
+
+    def check(self, facts: "FileFacts") -> Iterable[Finding]:  # pragma: no cover - abstract
+        """Judge one file's facts."""
+        raise NotImplementedError
+
+    @classmethod
+    def docs(cls) -> str:
+        """The rule's documentation (its docstring), dedented."""
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first sentence of 'What it does'."""
+        text = cls.docs()
+        _, _, rest = text.partition("## What it does")
+        body = " ".join(rest.strip().split("\n\n", 1)[0].split())
+        # The first clause: up to the first colon or full stop outside parentheses.
+        depth = 0
+        for i, char in enumerate(body):
+            depth += (char == "(") - (char == ")")
+            if depth == 0 and char in ":." and (i + 1 == len(body) or body[i + 1] == " "):
+                return body[:i] + "."
+        return body
+
+    @classmethod
+    def url(cls) -> str:
+        """Where the rule's documentation lives."""
+        return DOCS_URL.format(code=cls.code.lower())

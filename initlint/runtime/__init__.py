@@ -1,0 +1,1 @@
+"""Runtime mode (needs torch): imported lazily, never from the static path."""

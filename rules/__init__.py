@@ -1,0 +1,20 @@
+"""initlint's rules, one module each, registered explicitly (installed as `initlint.rules`)."""
+
+from __future__ import annotations
+
+from typing import Dict, Tuple, Type
+
+from initlint.rule import Rule
+from initlint.rules.il001_constant_weight_init import ConstantWeightInit
+from initlint.rules.il002_dead_zero_layer import DeadZeroLayer
+from initlint.rules.il003_constant_init_loop import ConstantInitLoop
+from initlint.rules.il005_identical_rows import IdenticalRows
+
+ALL_RULES: Tuple[Type[Rule], ...] = (
+    ConstantWeightInit,
+    DeadZeroLayer,
+    ConstantInitLoop,
+    IdenticalRows,
+)
+
+BY_CODE: Dict[str, Type[Rule]] = {rule.code: rule for rule in ALL_RULES}

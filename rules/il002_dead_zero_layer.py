@@ -1,0 +1,267 @@
+"""IL002 dead-zero-layer."""
+
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from initlint import exprs, targets, torch_api
+from initlint.facts import FileFacts, Site
+from initlint.imports import dotted_name
+from initlint.rule import Finding, Rule
+from initlint.rules._common import randomised_later
+
+
+class DeadZeroLayer(Rule):
+    """
+    ## What it does
+    Flags a layer whose weight and bias are both zeroed (inside its class, or on an instance of
+    the class in the same file) when its output goes through a ReLU-family activation in
+    `forward` (`F.relu`, `torch.relu`, `nn.ReLU`, `relu6`, `clamp(min=0)`). Also flags a
+    hand-made hidden weight matrix created as zeros (`torch.zeros(d, h, requires_grad=True)`)
+    whose output feeds another trainable matrix, with no random bias in between.
+
+    ## Why is this bad?
+    Every unit of the layer outputs exactly 0, and PyTorch's ReLU passes no gradient at 0, so
+    the layer's weight and bias receive a gradient of exactly 0 at every step: the layer is dead
+    for ever, and so is everything upstream of it. Measured on digits (64-128-64-10 MLP): first
+    layer weight and bias zero, then ReLU: 8.5% accuracy, chance level.
+
+    ## Known problems
+    Zeroing the weight alone is fine when the bias stays random (96% on the same benchmark), and
+    so is a zeroed output layer (95.7%): neither is reported. The activation is found by
+    following `forward`'s local variables; an activation applied elsewhere (a wrapping
+    `nn.Sequential`, a hook) is not seen.
+
+    ## Example
+    ```python
+    with torch.no_grad():
+        net.fc1.weight.zero_()
+        net.fc1.bias.zero_()
+    # forward: x = F.relu(self.fc1(x))
+    ```
+
+    ## Use instead
+    ```python
+    # keep the default init, or zero only the output layer
+    nn.init.zeros_(net.out.weight)
+    nn.init.zeros_(net.out.bias)
+    ```
+
+    ## References
+    - PyTorch's ReLU backward: `grad_input = grad_output * (output > 0)`
+    """
+
+    code = "IL002"
+    name = "dead-zero-layer"
+    message = "{layer} has weight and bias zero and feeds {act} in forward: every unit outputs 0 and the layer never receives a gradient"
+    fix_title = "Keep the layer's default init (or zero only the output layer)"
+    invalid = (
+        "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc1 = nn.Linear(4, 8)\n"
+        "        self.out = nn.Linear(8, 2)\n"
+        "        nn.init.zeros_(self.fc1.weight)\n"
+        "        nn.init.zeros_(self.fc1.bias)\n"
+        "    def forward(self, x):\n"
+        "        return self.out(F.relu(self.fc1(x)))\n",
+        "import torch\n"
+        "W1 = torch.zeros(4, 16, requires_grad=True)\n"
+        "W2 = torch.randn(16, 3, requires_grad=True)\n"
+        "def net(X):\n"
+        "    H = torch.relu(X @ W1)\n"
+        "    return H @ W2\n",
+    )
+    valid = (
+        "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc1 = nn.Linear(4, 8)\n"
+        "        self.out = nn.Linear(8, 2)\n"
+        "        nn.init.zeros_(self.out.weight)\n"
+        "        nn.init.zeros_(self.out.bias)\n"
+        "        nn.init.zeros_(self.fc1.weight)\n"
+        "    def forward(self, x):\n"
+        "        return self.out(F.relu(self.fc1(x)))\n",
+        "import torch\n"
+        "W1 = torch.zeros(4, 16, requires_grad=True)\n"
+        "b1 = torch.randn(16, requires_grad=True)\n"
+        "W2 = torch.randn(16, 3, requires_grad=True)\n"
+        "def net(X):\n"
+        "    H = torch.relu(X @ W1 + b1)\n"
+        "    return H @ W2\n",
+    )
+
+    def check(self, facts: FileFacts) -> Iterable[Finding]:
+        yield from self._zeroed_layers(facts)
+        yield from self._zero_hidden_matrices(facts)
+
+    # ---- layers ------------------------------------------------------------------------------
+    def _zeroed_layers(self, facts: FileFacts) -> Iterable[Finding]:
+        weights: Dict[Tuple[str, str], Site] = {}
+        biases: Set[Tuple[str, str]] = set()
+        for site in facts.sites:
+            if site.kind != "constant" or not site.zero:
+                continue
+            subject = targets.classify(facts, site)
+            key = _layer_key(facts, site, subject.layer)
+            if key is None:
+                continue
+            if subject.kind == targets.MATRIX:
+                weights.setdefault(key, site)
+            elif subject.kind == targets.BIAS:
+                biases.add(key)
+        fed: Dict[str, Dict[str, str]] = {}
+        for key, site in weights.items():
+            cls_name, attr = key
+            layer = targets._class_layer(facts, cls_name, attr, set())
+            no_bias = layer is not None and exprs.is_false(exprs.keyword(layer.call, "bias"))
+            if key not in biases and not no_bias:
+                continue
+            if cls_name not in fed:
+                fed[cls_name] = relu_fed_layers(facts, cls_name)
+            act = fed[cls_name].get(attr)
+            if act is not None:
+                label = site.target_name.rsplit(".", 1)[0]
+                yield Finding(site.node, self.message.format(layer=label, act=act))
+
+    # ---- hand-made matrices ------------------------------------------------------------------
+    def _zero_hidden_matrices(self, facts: FileFacts) -> Iterable[Finding]:
+        for site in facts.sites:
+            if site.kind != "constant" or not site.zero or not site.created or not site.trainable:
+                continue
+            if targets.classify(facts, site).kind != targets.RAW or randomised_later(facts, site):
+                continue
+            name = site.target_name
+            derived = _derived(facts, name)
+            if any(_mentions_random_trainable(facts, value) for d in derived for value in facts.bindings.get(d, [])):
+                continue  # a random bias keeps the hidden units alive
+            for left, right, _node in facts.matmuls:
+                for mine, other in ((left, right), (right, left)):
+                    if mine & (derived | {name}) and (other & facts.trainables) - {name} and name not in other:
+                        if mine == {name}:
+                            continue  # X @ W1 itself
+                        yield Finding(site.node, (
+                            f"{name} is created as zeros and feeds another trainable matrix: its hidden units "
+                            "output 0, start identical and get no gradient through ReLU"
+                        ))
+                        break
+                else:
+                    continue
+                break
+
+
+def _layer_key(facts: FileFacts, site: Site, layer: Optional[str]) -> Optional[Tuple[str, str]]:
+    """(class name, attribute) of `self.fc1` / `net.fc1`."""
+    if layer is None or layer.count(".") != 1:
+        return None
+    owner, attr = layer.split(".")
+    if owner == "self" and site.scope is not None and site.scope.cls is not None:
+        return site.scope.cls.name, attr
+    if owner in facts.instances:
+        return facts.instances[owner], attr
+    return None
+
+
+def _derived(facts: FileFacts, name: str) -> Set[str]:
+    """Names bound (anywhere in the file) to expressions computed from `name`."""
+    derived: Set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for bound, values in facts.bindings.items():
+            if bound in derived or bound == name:
+                continue
+            if any(exprs.names_in(v) & (derived | {name}) for v in values):
+                derived.add(bound)
+                changed = True
+    return derived
+
+
+def _mentions_random_trainable(facts: FileFacts, value: cst.BaseExpression) -> bool:
+    return bool(exprs.names_in(value) & facts.random_trainables)
+
+
+def relu_fed_layers(facts: FileFacts, cls_name: str) -> Dict[str, str]:
+    """Layer attribute -> activation name, for the layers whose output `forward` puts through a ReLU."""
+    info = facts.classes.get(cls_name)
+    forward = None
+    seen: Set[str] = set()
+    while info is not None and info.name not in seen:
+        seen.add(info.name)
+        forward = info.methods.get("forward")
+        if forward is not None:
+            break
+        info = next((facts.classes[b] for b in info.bases if b in facts.classes), None)
+    if forward is None:
+        return {}
+    visitor = _ReluFlow(facts, cls_name)
+    forward.body.visit(visitor)
+    return visitor.fed
+
+
+class _ReluFlow(cst.CSTVisitor):
+    """Follows `forward`'s statements in order: which layer outputs reach a ReLU."""
+
+    def __init__(self, facts: FileFacts, cls_name: str) -> None:
+        super().__init__()
+        self.facts = facts
+        self.cls_name = cls_name
+        self.tainted: Dict[str, Set[str]] = {}
+        self.fed: Dict[str, str] = {}
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        layers = self._layers_in(original_node.value)
+        for target in original_node.targets:
+            name = dotted_name(target.target)
+            if name is not None:
+                self.tainted[name] = layers
+
+    def visit_Call(self, node: cst.Call) -> None:
+        act = self._activation(node)
+        if act is None:
+            return
+        name, inputs = act
+        for expr in inputs:
+            for attr in self._layers_in(expr):
+                self.fed.setdefault(attr, name)
+
+    def _layers_in(self, expr: cst.CSTNode) -> Set[str]:
+        found: Set[str] = set()
+        for call in exprs.calls_in(expr):
+            callee = dotted_name(call.func)
+            if callee and callee.startswith("self.") and callee.count(".") == 1:
+                found.add(callee[5:])
+        for name in exprs.names_in(expr):
+            found |= self.tainted.get(name, set())
+        return found
+
+    def _activation(self, call: cst.Call) -> Optional[Tuple[str, List[cst.BaseExpression]]]:
+        qualname = self.facts.resolve(call.func)
+        method = exprs.method_name(call)
+        args = [a.value for a in exprs.positional(call)]
+        if qualname in torch_api.RELU_FUNCTIONS and args:
+            short = qualname.rsplit(".", 1)[-1]
+            if short in ("clamp", "clamp_min", "clip"):
+                low = exprs.argument(call, 1, "min")
+                if exprs.number(low) != 0.0:
+                    return None
+            if short == "hardtanh" and exprs.number(exprs.argument(call, 1, "min_val")) != 0.0:
+                return None
+            return qualname.replace("torch.nn.functional.", "F."), args[:1]
+        if qualname is None and method is not None and isinstance(call.func, cst.Attribute):
+            receiver = call.func.value
+            if method in ("relu", "relu_") and not args:
+                return f".{method}()", [receiver]
+            if method in ("clamp", "clamp_", "clamp_min", "clamp_min_", "clip") and exprs.number(exprs.argument(call, 0, "min")) == 0.0:
+                return f".{method}(min=0)", [receiver]
+        callee = dotted_name(call.func)
+        if callee and callee.startswith("self.") and callee.count(".") == 1 and args:
+            layer = targets._class_layer(self.facts, self.cls_name, callee[5:], set())
+            if layer is not None and layer.qualname in torch_api.RELU_MODULES:
+                return f"nn.{layer.qualname.rsplit('.', 1)[-1]}", args[:1]
+        return None
