@@ -5,8 +5,10 @@ Results are plain picklable data, so linting many files in parallel is a map.
 
 from __future__ import annotations
 
+import ast
 import io
 import os
+import sys
 import tokenize
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +25,11 @@ from initlint.diagnostic import (
     file_error,
 )
 from initlint.rule import Rule
+
+# Larger sources are refused rather than parsed: libcst needs minutes and gigabytes for them.
+MAX_SOURCE_CHARS = 20_000_000
+
+_RECURSION_LIMIT = 20_000
 
 # Below this many files, starting worker processes costs more than it saves.
 _PARALLEL_THRESHOLD = 8
@@ -60,7 +67,8 @@ def decode(data: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        raise ReadError(f"cannot detect encoding: {error.msg if hasattr(error, 'msg') else error}") from None
+        # detect_encoding says "invalid or missing encoding declaration" for non-UTF-8 bytes
+        raise ReadError(f"not valid UTF-8 and no usable coding declaration ({error.msg if hasattr(error, 'msg') else error})") from None
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as error:
@@ -82,8 +90,23 @@ def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequ
     rules = [rule for rule in rules if rule.code not in off]
     if not rules or not screen.may_match(source):
         return []
+    refusal = _too_deep(source)
+    if refusal is not None:
+        return [file_error(SYNTAX_ERROR, path, f"cannot parse: {refusal}")]
     import libcst as cst  # only files that pass the screen pay for libcst
 
+    # Long legal chains (`a + b + ...` over a thousand terms) nest libcst's tree deeply; Python
+    # 3.11+ calls between Python functions need no C stack, so a higher limit is safe while we
+    # walk it. CPython's own parser (in _too_deep) keeps running under the normal limit.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+    try:
+        return _parse_and_check(cst, source, path, settings, rules)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _parse_and_check(cst, source: str, path: str, settings: Settings, rules) -> List[Diagnostic]:
     from initlint import suppression
     from initlint.facts import collect
 
@@ -114,6 +137,27 @@ def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequ
         rows = suppression.parse(source)
         diagnostics = [d for d in diagnostics if d.code == INTERNAL_ERROR[0] or not suppression.is_suppressed(rows, d.location.row, d.code)]
     return sorted(set(diagnostics), key=Diagnostic.sort_key)
+
+
+def _too_deep(source: str) -> Optional[str]:
+    """Why CPython itself would refuse this file for its nesting, else None.
+
+    libcst's native parser crashes the whole process (a stack overflow) on nesting that CPython
+    rejects cleanly (thousands of parentheses or unary operators), so CPython's parser, ten times
+    faster, looks first; its other syntax errors are left for libcst to report.
+    """
+    if len(source) > MAX_SOURCE_CHARS:
+        return f"the file is larger than {MAX_SOURCE_CHARS // 1_000_000} million characters"
+    try:
+        ast.parse(source)
+    except (RecursionError, MemoryError):
+        return "the code is nested too deeply"
+    except SyntaxError as error:
+        if "too many nested" in str(error) or "too complex" in str(error):
+            return str(error.msg)
+    except (ValueError, OverflowError):
+        pass  # null bytes and friends: libcst reports them
+    return None
 
 
 def _diagnostic(rule: Type[Rule], finding, facts, path: str) -> Diagnostic:

@@ -53,6 +53,7 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovery:
     seen: Set[str] = set()
 
     def add(path: str) -> None:
+        path = os.path.normpath(path)  # `./a.py` -> `a.py`, as it is shown
         key = os.path.realpath(path)
         if key not in seen:
             seen.add(key)

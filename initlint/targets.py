@@ -47,6 +47,14 @@ def layer_of(facts: FileFacts, site: Site, expr: cst.BaseExpression) -> Optional
         elif owner in facts.instances:
             cls_name = facts.instances[owner]
         return _class_layer(facts, cls_name, attr, set())
+    if isinstance(expr, cst.Name):  # `fc = nn.Linear(4, 8)` ... `fc.weight`
+        for bound in reversed(facts.bindings.get(expr.value, [])):
+            if isinstance(bound, cst.Call):
+                qualname = facts.resolve(bound.func)
+                if qualname is not None:
+                    return Layer(attr=expr.value, qualname=qualname, call=bound)
+            break
+        return None
     if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
         index = exprs.number(expr.slice[0].slice.value)
         name = dotted_name(expr.value)

@@ -1,0 +1,148 @@
+"""Bad input never crashes the run: each file is reported and the others are still linted."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from initlint.cli import main
+from initlint.engine import lint_source
+
+from conftest import settings
+
+BAD = "import torch.nn as nn\nfc = nn.Linear(4, 8)\nnn.init.ones_(fc.weight)\n"
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n")
+    (tmp_path / "good_bad.py").write_text(BAD)
+    return tmp_path
+
+
+def _lines(result):
+    return result.stdout.splitlines()
+
+
+def test_findings_of_plain_file(tree):
+    result = run(".")
+    assert result.exit_code == 1
+    assert any(":3:1: IL001" in line for line in _lines(result))
+
+
+@pytest.mark.parametrize(
+    "name,content,code,needle",
+    [
+        # (files that cannot hold an init site are not parsed at all: these two could)
+        ("syntax.py", b"import torch\nw = torch.zeros(3, 3)\ndef f(:\n    pass\n", "IL901", "cannot parse"),
+        ("latin1.py", "x = 'caf\u00e9'\nzeros = 1\n".encode("latin-1"), "IL902", "not valid utf-8"),
+        ("binary.py", b"\x7fELF\x00\x00\x01zeros", "IL902", "NUL"),
+        ("py2.py", b"print 'hello'\nw = torch.zeros(3, 3)\n", "IL901", "cannot parse"),
+        ("deep.py", b"w = torch.zeros(3, 3)\nx = " + b"(" * 5000 + b"1" + b")" * 5000 + b"\n", "IL901", "nested"),
+        ("unary.py", b"w = torch.zeros(3, 3)\nx = " + b"-" * 50000 + b"1\n", "IL901", "nested too deeply"),
+    ],
+)
+def test_broken_file_is_reported_and_others_still_linted(tree, name, content, code, needle):
+    (tree / name).write_bytes(content)
+    result = run(".")
+    assert result.exit_code == 1
+    lines = _lines(result)
+    mine = [line for line in lines if line.startswith(name)]
+    assert len(mine) == 1 and f" {code} " in mine[0] and needle.lower() in mine[0].lower(), lines
+    assert any(line.startswith("good_bad.py:3:1: IL001") for line in lines)
+
+
+def test_empty_file_is_clean(tree):
+    (tree / "empty.py").write_bytes(b"")
+    result = run("empty.py")
+    assert result.exit_code == 0 and result.stdout == ""
+
+
+def test_coding_cookie_is_honoured(tree):
+    source = "# -*- coding: latin-1 -*-\n# caf\u00e9\n" + BAD
+    (tree / "cookie.py").write_bytes(source.encode("latin-1"))
+    result = run("cookie.py")
+    assert result.exit_code == 1 and "cookie.py:5:1: IL001" in result.stdout
+
+
+def test_bom_and_crlf(tree):
+    (tree / "bom.py").write_bytes(b"\xef\xbb\xbf" + BAD.replace("\n", "\r\n").encode())
+    result = run("bom.py")
+    assert result.exit_code == 1 and "bom.py:3:1: IL001" in result.stdout
+
+
+@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True, reason="root reads every file")
+def test_unreadable_file(tree):
+    path = tree / "secret.py"
+    path.write_text(BAD)
+    path.chmod(0)
+    result = run(".")
+    assert "secret.py:1:1: IL902" in result.stdout
+
+
+def test_unreadable_file_even_as_root(tree, monkeypatch):
+    """Permission errors are simulated so the test means something when run as root."""
+    import initlint.engine as engine
+
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        if str(path).endswith("secret.py"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    (tree / "secret.py").write_text(BAD)
+    monkeypatch.setattr(engine, "open", fake_open, raising=False)
+    result = run("--jobs", "1", ".")
+    lines = _lines(result)
+    assert any(line.startswith("secret.py:1:1: IL902") and "Permission denied" in line for line in lines), lines
+    assert any(line.startswith("good_bad.py:3:1: IL001") for line in lines)
+
+
+def test_symlink_loop_and_missing_path(tree):
+    (tree / "pkg").mkdir()
+    (tree / "pkg" / "m.py").write_text(BAD)
+    os.symlink(tree / "pkg", tree / "pkg" / "loop")
+    os.symlink(tree / "nowhere.py", tree / "dangling.py")
+    result = run(".", "missing.py")
+    lines = _lines(result)
+    assert sum("pkg/m.py:3:1: IL001" in line for line in lines) == 1, lines
+    assert any(line.startswith("missing.py:1:1: IL902") for line in lines)
+    assert any("dangling.py" in line and "IL902" in line for line in lines)
+    assert result.exit_code == 1
+
+
+def test_directory_named_like_a_file(tree):
+    (tree / "x.py").mkdir()
+    (tree / "x.py" / "inner.py").write_text(BAD)
+    result = run(".")
+    assert "x.py/inner.py:3:1: IL001" in result.stdout
+
+
+def test_rule_that_raises_is_an_internal_error_for_that_file(tree, monkeypatch):
+    from initlint.rules import ALL_RULES
+
+    rule = ALL_RULES[0]
+
+    def boom(self, facts):
+        raise ValueError("kaboom")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(rule, "check", boom)
+    (tree / "other.py").write_text(BAD)
+    result = run("--jobs", "1", ".")
+    assert result.exit_code == 2
+    internal = [line for line in _lines(result) if " IL903 " in line]
+    assert len(internal) == 2 and all(rule.code in line and "kaboom" in line for line in internal)
+
+
+def test_long_but_legal_chains_still_lint():
+    source = "import torch\nx = " + "+".join(["1"] * 1500) + "\nW = torch.ones(3, 3, requires_grad=True)\ny = x @ W\n"
+    assert [d.code for d in lint_source(source, "chain.py", settings())] == ["IL001"]
