@@ -21,8 +21,8 @@ def _codes(text: Optional[str]) -> Optional[FrozenSet[str]]:
 
 
 def _merge(found: Suppressions, row: int, codes: Optional[FrozenSet[str]]) -> None:
-    if row in found and (found[row] is None or codes is None):
-        found[row] = None
+    if codes is None or (row in found and found[row] is None):
+        found[row] = None  # a bare `# noqa` silences everything on its line
     else:
         found[row] = (found.get(row) or frozenset()) | (codes or frozenset())
 

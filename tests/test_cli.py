@@ -185,3 +185,57 @@ def test_parallel_output_is_identical_to_serial(project):
     assert serial.exit_code == parallel.exit_code == 1
     assert serial.stdout == parallel.stdout
     assert serial.stdout.count("IL001") == 14  # 13 of the 20 new files, and bad.py
+
+
+def test_problem_matcher_captures_every_line_of_real_output(root, monkeypatch):
+    monkeypatch.chdir(root)
+    matcher = json.loads((root / "initlint-problem-matcher.json").read_text())
+    pattern = matcher["problemMatcher"][0]["pattern"][0]
+    regex = re.compile(pattern["regexp"])
+    result = run("fixtures/")
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 1 and len(lines) > 20
+    for line in lines:
+        match = regex.match(line)
+        assert match, line
+        path, row, col, code, message = (match.group(pattern[k]) for k in ("file", "line", "column", "code", "message"))
+        assert (root / path).is_file() and path.startswith("fixtures/")
+        source_lines = (root / path).read_text().splitlines()
+        assert 1 <= int(row) <= len(source_lines) and 1 <= int(col) <= len(source_lines[int(row) - 1]) + 1
+        assert re.fullmatch(r"IL\d{3}", code) and message and not message.startswith(" ")
+
+
+def test_extend_init_modules(project):
+    (project / "src" / "wrapped.py").write_text(
+        "import torch.nn as nn\n"
+        "from transformers import initialization as init\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 8)\n"
+        "        init.constant_(self.fc.weight, 0.5)\n"
+    )
+    assert run("src/wrapped.py").exit_code == 0
+    (project / "pyproject.toml").write_text("[tool.initlint]\nextend-init-modules = ['transformers.initialization']\n")
+    result = run("src/wrapped.py")
+    assert result.exit_code == 1 and "src/wrapped.py:7:9: IL001" in result.stdout
+
+
+def test_suppression_forms(project):
+    variants = {
+        "  # noqa": 0,
+        "  # noqa: IL001": 0,
+        "  # noqa: IL002, IL001": 0,
+        "  # noqa:IL001": 0,
+        "  # initlint: ignore[IL001]": 0,
+        "  # initlint: ignore[IL0]": 0,
+        "  # noqa: IL002": 1,
+        "  # initlint: ignore[IL005]": 1,
+        "  # a comment mentioning noqa? no": 1,
+    }
+    for comment, expected in variants.items():
+        (project / "src" / "bad.py").write_text(BAD.replace("0.5)\n", "0.5)" + comment + "\n"))
+        assert run("src/bad.py").exit_code == expected, comment
+    # a noqa inside a string is not a comment
+    (project / "src" / "bad.py").write_text(BAD + "s = '# noqa'\n")
+    assert run("src/bad.py").exit_code == 1
