@@ -210,6 +210,8 @@ class Collector(cst.CSTVisitor):
         self.classes: List[ClassInfo] = []
         self.loops: List[Loop] = []
         self.guards: List[Guard] = []
+        # id(scope) -> bare names bound to trainable tensors in that function
+        self.local_trainables: Dict[int, Set[str]] = {}
 
     # ---- structure -------------------------------------------------------------------------
     def visit_Import(self, node: cst.Import) -> bool:
@@ -340,6 +342,7 @@ class Collector(cst.CSTVisitor):
                 self.facts.random_trainables.add(name)
             if trainable:
                 self.facts.trainables.add(name)
+                self.local_trainables.setdefault(id(self.scope), set()).add(name)
         info = self._constant_tensor(inner)
         if info is not None:
             how, constant, text, shape, requires_grad, shape_text = info
@@ -353,7 +356,15 @@ class Collector(cst.CSTVisitor):
                     if name is not None and site.trainable:
                         self.facts.trainables.add(name)
             return
-        self._repeat_site(target, inner, stmt)
+        if parameter or self._is_parameter_target(target):
+            self._repeat_site(target, inner, stmt)
+
+    def _is_parameter_target(self, target: cst.BaseExpression) -> bool:
+        """A layer's `.weight` (or `.weight.data`), or a name known to hold a trainable tensor."""
+        stripped = exprs.strip_data(target)
+        if isinstance(stripped, cst.Attribute) and stripped.attr.value.startswith("weight"):
+            return True
+        return self._is_trainable_name(stripped)
 
     def _unwrap_parameter(self, value: cst.BaseExpression) -> Tuple[cst.BaseExpression, bool, bool]:
         """(tensor expression, wrapped in nn.Parameter, trainable) for `nn.Parameter(x, requires_grad=...)`."""
@@ -428,9 +439,8 @@ class Collector(cst.CSTVisitor):
         return short, value, text, shape, requires_grad, shape_text
 
     def _repeat_site(self, target: cst.BaseExpression, value: cst.BaseExpression, stmt: cst.CSTNode) -> None:
-        """`target = <rows repeated>` (directly or through a name bound to them)."""
-        if not isinstance(target, cst.Attribute) and not self._is_trainable_name(target):
-            return
+        """`target = <rows repeated>` (directly or through a name bound to them); the caller has
+        checked that the target is a parameter."""
         found = self._repeated(value)
         if found is not None:
             method, args = found
@@ -439,8 +449,13 @@ class Collector(cst.CSTVisitor):
                 site.repeat_method, site.repeat_args = method, args
 
     def _is_trainable_name(self, target: cst.BaseExpression) -> bool:
+        """Attributes (`self.w`) anywhere in the file; bare names only in the function that bound them."""
         name = dotted_name(target)
-        return name is not None and name in self.facts.trainables
+        if name is None:
+            return False
+        if "." in name:
+            return name in self.facts.trainables
+        return name in self.local_trainables.get(id(self.scope), set())
 
     def _repeated(self, value: cst.BaseExpression, depth: int = 0):
         """(method, args) when `value` repeats one row or column, following names bound in this file."""
@@ -479,6 +494,9 @@ class Collector(cst.CSTVisitor):
             self._init_call(node, init_fn)
         elif qualname is None and method is not None:
             self._method_call(node, method)
+        elif node.args and (dotted_name(node.func) or "").endswith(torch_api.RANDOM_INIT_SUFFIXES):
+            # trunc_normal_(x) from timm, init.uniform_(x) from transformers.initialization...
+            self._randomised(node.args[0].value)
         elif qualname in MATMUL_FUNCTIONS:
             operands = [a.value for a in exprs.positional(node)]
             if qualname == "torch.einsum":
@@ -545,10 +563,13 @@ class Collector(cst.CSTVisitor):
                     site.shape, site.shape_text = info[3], info[5]
             elif self._is_random(source):
                 self._randomised(receiver)
-            else:
-                self._repeat_site(receiver if isinstance(receiver, cst.Attribute) else receiver, source, node)
+            elif self._is_parameter_target(receiver):
+                self._repeat_site(receiver, source, node)
         elif method in torch_api.RANDOM_METHODS or method.endswith(torch_api.RANDOM_INIT_SUFFIXES):
+            # `x.uniform_(a, b)` randomises x; `init.uniform_(x)` (an unresolved module) randomises x.
             self._randomised(receiver)
+            if node.args and isinstance(node.args[0].value, (cst.Name, cst.Attribute)):
+                self._randomised(node.args[0].value)
 
     def _randomised(self, target: cst.BaseExpression) -> None:
         target = exprs.strip_data(target)

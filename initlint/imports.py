@@ -49,15 +49,18 @@ class ImportTable:
                     head = full.split(".", 1)[0]
                     self.names[head] = head
         elif isinstance(stmt, cst.ImportFrom):
-            if stmt.relative or isinstance(stmt.names, cst.ImportStar):
+            if isinstance(stmt.names, cst.ImportStar):
                 return
             module = _module_name(stmt.module) if stmt.module is not None else ""
+            if stmt.relative:
+                # `from ... import initialization`: kept as `...initialization`, matched by its tail
+                module = "." * len(stmt.relative) + module
             for alias in stmt.names:
                 name = _module_name(alias.name)
                 local = name
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                     local = alias.asname.name.value
-                self.names[local] = f"{module}.{name}" if module else name
+                self.names[local] = f"{module}.{name}" if module and not module.endswith(".") else f"{module}{name}"
 
     def resolve(self, node: cst.BaseExpression) -> Optional[str]:
         """The canonical qualified name of `node`, or None when its head is not imported."""
@@ -76,6 +79,13 @@ class ImportTable:
         for module in self.init_modules:
             if qualified.startswith(module + "."):
                 return "torch.nn.init." + qualified[len(module) + 1:]
+            if qualified.startswith(".") and module not in _INIT_ALIASES:
+                # a relative import names a configured module by its tail: `...initialization.x`
+                tail = qualified.lstrip(".")
+                for i in range(module.count(".") + 1):
+                    suffix = module.split(".", i)[-1]
+                    if tail.startswith(suffix + ".") and suffix:
+                        return "torch.nn.init." + tail[len(suffix) + 1:]
         if qualified.startswith("torch.nn.modules."):
             # torch.nn.modules.linear.Linear -> torch.nn.Linear
             return "torch.nn." + qualified.rsplit(".", 1)[-1]

@@ -6,7 +6,7 @@ from typing import Iterable
 
 import libcst as cst
 
-from initlint import targets
+from initlint import exprs, targets
 from initlint.facts import FileFacts, Site
 from initlint.imports import dotted_name
 from initlint.rule import Finding, Rule
@@ -15,6 +15,8 @@ from initlint.rule import Finding, Rule
 def _zeroes_one_layer(site: Site) -> bool:
     """Zeroing one named layer on purpose: `for p in self.out.parameters()`, or diffusers'
     `zero_module(module)` helper, which zeroes the one layer it is handed and returns it."""
+    if _selects_by_name(site):
+        return True
     loop = next((lp for lp in reversed(site.loops) if lp.kind in ("parameters", "modules")), None)
     if loop is None or loop.owner is None:
         return False
@@ -28,6 +30,25 @@ def _zeroes_one_layer(site: Site) -> bool:
         and any(isinstance(s, cst.Return) and s.value is not None and dotted_name(s.value) == loop.owner for s in stmt.body)
         for stmt in scope.node.body.body
     )
+
+
+_NAME_PARAMS = ("name", "n", "module_name", "layer_name", "full_name", "param_name", "prefix")
+
+
+def _selects_by_name(site: Site) -> bool:
+    """A positive test on the module's or parameter's name (`if name.startswith("head")`,
+    `if "fc" in n`): the loop zeroes the layers it names, not the model (timm's zero-init heads)."""
+    names = {lp.label for lp in site.loops if lp.label}
+    if site.scope is not None:
+        names |= {p for p in site.scope.params if p in _NAME_PARAMS}
+    for guard in site.guards:
+        if not guard.positive:
+            continue
+        if any(n == name or n.startswith(name + ".") for n in exprs.names_in(guard.test) for name in names):
+            # `if "weight" in name` picks every weight: that is the model, not one layer.
+            if not any("weight" in text.lower() for text in targets._strings(guard.test)):
+                return True
+    return False
 
 
 class ConstantInitLoop(Rule):

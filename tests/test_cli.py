@@ -219,6 +219,13 @@ def test_extend_init_modules(project):
     (project / "pyproject.toml").write_text("[tool.initlint]\nextend-init-modules = ['transformers.initialization']\n")
     result = run("src/wrapped.py")
     assert result.exit_code == 1 and "src/wrapped.py:7:9: IL001" in result.stdout
+    # inside the library itself the wrapper is imported relatively
+    source = (project / "src" / "wrapped.py").read_text()
+    (project / "src" / "wrapped.py").write_text(source.replace("from transformers import", "from ... import"))
+    assert "src/wrapped.py:7:9: IL001" in run("src/wrapped.py").stdout
+    # a relative module that merely ends like torch's `init` is not torch.nn.init
+    (project / "src" / "wrapped.py").write_text(source.replace("from transformers import initialization", "from . import init"))
+    assert run("src/wrapped.py").exit_code == 0
 
 
 def test_suppression_forms(project):
