@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Iterable, Optional, Tuple
-
-import libcst as cst
 
 from initlint.diagnostic import Fix, Severity
 
 if TYPE_CHECKING:  # pragma: no cover
+    import libcst as cst  # only for annotations: reporters import this module, and must not pay for libcst
+
     from initlint.facts import FileFacts
 
 DOCS_URL = "https://github.com/initlint/initlint/blob/main/docs/rules.md#{code}"
@@ -35,6 +34,8 @@ class Rule:
     name: ClassVar[str]
     message: ClassVar[str]
     fix_title: ClassVar[Optional[str]] = None
+    # Whether the rule sometimes offers a fix (its docs then carry a "## Fix safety" section).
+    fixable: ClassVar[bool] = False
     severity: ClassVar[Severity] = Severity.ERROR
     # Code that must stay quiet / must be flagged: tests, and the docs' examples.
     valid: ClassVar[Tuple[str, ...]] = ()
@@ -47,6 +48,8 @@ class Rule:
     @classmethod
     def docs(cls) -> str:
         """The rule's documentation (its docstring), dedented."""
+        import inspect  # imported late: a run that reports nothing never needs it
+
         return inspect.cleandoc(cls.__doc__ or "")
 
     @classmethod

@@ -8,12 +8,14 @@ from initlint.rule import Rule
 from initlint.rules.il001_constant_weight_init import ConstantWeightInit
 from initlint.rules.il002_dead_zero_layer import DeadZeroLayer
 from initlint.rules.il003_constant_init_loop import ConstantInitLoop
+from initlint.rules.il004_init_before_layers import InitBeforeLayers
 from initlint.rules.il005_identical_rows import IdenticalRows
 
 ALL_RULES: Tuple[Type[Rule], ...] = (
     ConstantWeightInit,
     DeadZeroLayer,
     ConstantInitLoop,
+    InitBeforeLayers,
     IdenticalRows,
 )
 
