@@ -140,6 +140,8 @@ class FileFacts:
     sites: List[Site] = field(default_factory=list)
     # Last attribute/variable names that something initialises randomly (`trunc_normal_(self.pos_embed)`).
     randomised: Set[str] = field(default_factory=set)
+    # (dotted target, guards) of every random init, for "the other branch randomises it".
+    random_sites: List[Tuple[str, Tuple[Guard, ...]]] = field(default_factory=list)
     # Classes (by name) whose code randomises every parameter in a loop; "" for module-level code.
     randomise_all: Set[str] = field(default_factory=set)
     # Names of functions handed to `.apply()`.
@@ -574,6 +576,8 @@ class Collector(cst.CSTVisitor):
     def _randomised(self, target: cst.BaseExpression) -> None:
         target = exprs.strip_data(target)
         name = dotted_name(target)
+        if name:
+            self.facts.random_sites.append((name, tuple(self.guards)))
         loop = self._loop_over(target)
         if loop is not None and loop.kind == "parameters":
             self.facts.randomise_all.add(self.scope.cls.name if self.scope.cls else "")

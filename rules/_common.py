@@ -38,3 +38,15 @@ def used_as_matrix(facts: FileFacts, site: Site) -> bool:
 def units_text(units) -> str:
     """`all 128 units` / `all units`."""
     return f"all {units} units" if units else "all units"
+
+
+def random_alternative(facts: FileFacts, site: Site) -> bool:
+    """The same tensor is initialised randomly in another branch of the same `if` (Mamba's
+    `if scheme == "constant": ... elif scheme == "random": ...`): the constant is an opt-in option."""
+    for name, guards in facts.random_sites:
+        if name != site.target_name:
+            continue
+        for mine in site.guards:
+            if any(other.test is mine.test and other.positive != mine.positive for other in guards):
+                return True
+    return False

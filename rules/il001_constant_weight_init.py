@@ -7,7 +7,7 @@ from typing import Iterable
 from initlint import targets
 from initlint.facts import FileFacts, Site
 from initlint.rule import Finding, Rule
-from initlint.rules._common import randomised_later, units_text, used_as_matrix
+from initlint.rules._common import random_alternative, randomised_later, units_text, used_as_matrix
 
 
 class ConstantWeightInit(Rule):
@@ -121,6 +121,8 @@ class ConstantWeightInit(Rule):
     def _harmful(self, facts: FileFacts, site: Site, subject: targets.Subject) -> bool:
         if subject.walker is not None:
             return False  # a loop or apply(): IL003 reports it once for the whole model
+        if random_alternative(facts, site):
+            return False
         if subject.kind == targets.MATRIX:
             return subject.units != "1"
         if subject.kind == targets.RAW:

@@ -12,7 +12,7 @@ from initlint.imports import dotted_name
 from initlint.rule import Finding, Rule
 
 
-def _zeroes_one_layer(site: Site) -> bool:
+def _zeroes_one_layer(facts: FileFacts, site: Site) -> bool:
     """Zeroing one named layer on purpose: `for p in self.out.parameters()`, or diffusers'
     `zero_module(module)` helper, which zeroes the one layer it is handed and returns it."""
     if _selects_by_name(site):
@@ -22,6 +22,8 @@ def _zeroes_one_layer(site: Site) -> bool:
         return False
     if "." in loop.owner:  # self.out.parameters(): a named layer, not the model
         return True
+    if any(targets.type_guards(facts, site.guards, loop.owner)):
+        return True  # `isinstance(module, LossWeighting)`: the parameters of one kind of module
     scope = site.scope
     if scope is None or scope.node is None or loop.owner not in scope.params:
         return False
@@ -35,6 +37,20 @@ def _zeroes_one_layer(site: Site) -> bool:
 _NAME_PARAMS = ("name", "n", "module_name", "layer_name", "full_name", "param_name", "prefix")
 
 
+def _string_selection(test: cst.BaseExpression) -> bool:
+    """`"gate" in name_of(module)`, `x.startswith("head")`, `kind == "out"`: a test that picks
+    modules by a name, not by class (`classname.find("Linear")`) nor for every weight."""
+    text = exprs.code(test)
+    if "class" in text or "__name__" in text:
+        return False
+    strings = [s.lower() for s in targets._strings(test)]
+    if not strings or any("weight" in s or "bias" in s for s in strings):
+        return False
+    if isinstance(test, cst.Comparison):
+        return any(isinstance(c.operator, (cst.In, cst.Equal)) for c in test.comparisons)
+    return isinstance(test, cst.Call) and exprs.method_name(test) in ("startswith", "endswith")
+
+
 def _selects_by_name(site: Site) -> bool:
     """A positive test on the module's or parameter's name (`if name.startswith("head")`,
     `if "fc" in n`): the loop zeroes the layers it names, not the model (timm's zero-init heads)."""
@@ -44,6 +60,8 @@ def _selects_by_name(site: Site) -> bool:
     for guard in site.guards:
         if not guard.positive:
             continue
+        if any(_string_selection(test) for test in targets._conjuncts(guard.test)):
+            return True
         if any(n == name or n.startswith(name + ".") for n in exprs.names_in(guard.test) for name in names):
             # `if "weight" in name` picks every weight: that is the model, not one layer.
             if not any("weight" in text.lower() for text in targets._strings(guard.test)):
@@ -145,7 +163,7 @@ class ConstantInitLoop(Rule):
             subject = targets.classify(facts, site)
             if subject.walker is None or subject.kind not in (targets.EVERY_PARAMETER, targets.EVERY_WEIGHT):
                 continue
-            if site.zero and _zeroes_one_layer(site):
+            if site.zero and _zeroes_one_layer(facts, site):
                 continue
             value = site.value_text or "a constant"
             dead = " and, being zero, gets no gradient through ReLU" if site.zero else ""
