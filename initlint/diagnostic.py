@@ -62,7 +62,8 @@ class Diagnostic:
     fix_title: Optional[str] = None
     fix: Optional[Fix] = None
     url: Optional[str] = None
-    # Notebooks: the 1-based code cell the location is in (rows are then cell-relative).
+    # Notebooks: the 1-based cell the location is in, counting every cell as Jupyter shows them
+    # (markdown included); rows and columns are then relative to the cell.
     cell: Optional[int] = None
     # Free-form evidence appended by later passes (the runtime confirmation, say).
     notes: Tuple[str, ...] = field(default=())
