@@ -50,6 +50,14 @@ def main() -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=None, help="Worker processes (default: every core).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
+@click.option("--fix/--no-fix", default=False, help="Apply safe fixes in place; report what is left.")
+@click.option("--unsafe-fixes/--no-unsafe-fixes", default=False, help="With --fix or --diff, apply unsafe fixes too.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff and write nothing (exit 1 if any).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache of results.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str), default=None, help="Where to keep the cache (default: .initlint_cache in the project root).")
+@click.option("--runtime", "confirm_runtime", is_flag=True, help="Then build each flagged nn.Module (needs torch) and confirm or clear the findings.")
+@click.option("--runtime-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True, help="Seconds per module for --runtime.")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True, help="Where --runtime builds the modules.")
 def check(
     paths: Tuple[str, ...],
     select: Tuple[str, ...],
@@ -64,6 +72,14 @@ def check(
     jobs: Optional[int],
     exit_zero: bool,
     quiet: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    no_cache: bool,
+    cache_dir: Optional[str],
+    confirm_runtime: bool,
+    runtime_timeout: float,
+    device: str,
 ) -> None:
     """Lint PATHS (files and folders, recursively) for initialisation bugs."""
     if not paths:
@@ -81,6 +97,8 @@ def check(
             "force-exclude": force_exclude,
             "format": fmt,
             "jobs": jobs,
+            "no-cache": no_cache,
+            "cache-dir": cache_dir,
         },
     )
     from initlint.engine import lint_paths
@@ -94,9 +112,78 @@ def check(
         diagnostics.extend(result.diagnostics)
         if result.source is not None:
             sources[result.path] = result.source
+    if fix or diff:
+        diagnostics, sources, fixed, diffs = _fix(results, diagnostics, sources, settings, unsafe_fixes, write=not diff)
+        if diff:
+            _report_diff(diagnostics, diffs, fixed, quiet)
+            broken = any(d.code == INTERNAL_ERROR[0] for d in diagnostics)
+            sys.exit(EXIT_ERROR if broken else EXIT_FINDINGS if diffs else EXIT_CLEAN)
+    else:
+        fixed = 0
+    if confirm_runtime:
+        diagnostics = _confirm(diagnostics, runtime_timeout, device)
     diagnostics.sort(key=Diagnostic.sort_key)
-    _report(diagnostics, settings, sources, quiet)
+    _report(diagnostics, settings, sources, quiet, fixed)
     sys.exit(exit_code(diagnostics, exit_zero))
+
+
+def _fix(results, diagnostics: List[Diagnostic], sources: dict, settings: Settings, unsafe: bool, write: bool):
+    """Apply (or, without `write`, only compute) the fixes: (remaining diagnostics, sources, fixed count, diffs)."""
+    import functools
+
+    from initlint import fix as fixing
+    from initlint.engine import lint_source
+
+    fixed, diffs = 0, []
+    for result in results:
+        if not fixing.has_fixes(result.diagnostics, unsafe):
+            continue
+        lint = functools.partial(lint_source, path=result.path, settings=settings)
+        try:
+            if result.path.endswith(".ipynb"):  # only the changed cells' sources are rewritten
+                from initlint import notebook
+
+                outcome = notebook.fix_file(result.path, settings, unsafe=unsafe, write=write)
+            else:
+                outcome = fixing.fix_file(
+                    result.path, lint, unsafe=unsafe, write=write, diagnostics=result.diagnostics, linted=result.source
+                )
+        except fixing.FixError as error:
+            diagnostics.append(file_error(IO_ERROR, result.path, f"cannot fix: {error}"))
+            continue
+        diagnostics = [d for d in diagnostics if d.path != result.path]
+        diagnostics.extend(outcome.diagnostics)
+        diagnostics.extend(file_error(INTERNAL_ERROR, result.path, why) for why in outcome.errors)
+        sources[result.path] = outcome.after
+        fixed += outcome.fixed
+        if outcome.changed:
+            diffs.append(fixing.unified_diff(result.path, outcome.before, outcome.after))
+    return diagnostics, sources, fixed, diffs
+
+
+def _report_diff(diagnostics: Sequence[Diagnostic], diffs: Sequence[str], fixed: int, quiet: bool) -> None:
+    """`--diff`: the diffs on stdout, file errors and a count on stderr (ruff's convention)."""
+    from initlint import report
+
+    if diffs:
+        click.echo("".join(diffs), nl=False)
+    errors = report.render([d for d in diagnostics if d.code in FILE_ERROR_CODES], "concise")
+    if errors:
+        click.echo(errors, err=True)
+    if not quiet:
+        click.echo(f"Would fix {fixed} problem{'' if fixed == 1 else 's'}." if fixed else "No fixes available.", err=True)
+
+
+def _confirm(diagnostics: List[Diagnostic], timeout: float, device: str) -> List[Diagnostic]:
+    """Runtime confirmation of the static findings (imports and runs user code: only on request)."""
+    from initlint.runtime import INSTALL_HINT, torch_available
+
+    if not torch_available():
+        click.echo(f"initlint: error: --runtime needs torch. {INSTALL_HINT}", err=True)
+        sys.exit(EXIT_ERROR)
+    from initlint.runtime.confirm import confirm
+
+    return list(confirm(diagnostics, timeout=timeout, device=device))
 
 
 def _settings(config_path: Optional[Path], paths: Sequence[str], cli: dict) -> Settings:
@@ -107,15 +194,18 @@ def _settings(config_path: Optional[Path], paths: Sequence[str], cli: dict) -> S
         sys.exit(EXIT_ERROR)
 
 
-def _report(diagnostics: Sequence[Diagnostic], settings: Settings, sources: dict, quiet: bool) -> None:
+def _report(diagnostics: Sequence[Diagnostic], settings: Settings, sources: dict, quiet: bool, fixed: int = 0) -> None:
     from initlint import report
-    from initlint.rules import BY_CODE
 
-    text = report.render(diagnostics, settings.format, rules=BY_CODE, sources=sources, version=__version__)
+    rules: dict = {}
+    if diagnostics:  # the rules' docs and urls: importing them imports libcst, which a clean run never needs
+        from initlint.rules import BY_CODE as rules
+
+    text = report.render(diagnostics, settings.format, rules=rules, sources=sources, version=__version__)
     if text:
         click.echo(text, nl=not text.endswith("\n"))
     if not quiet and settings.format in ("concise", "full"):
-        click.echo(report.summary(diagnostics), err=True)
+        click.echo(report.summary(diagnostics, fixed=fixed), err=True)
 
 
 def exit_code(diagnostics: Sequence[Diagnostic], exit_zero: bool = False) -> int:
@@ -166,6 +256,24 @@ def _rule_doc(r) -> str:
     fix = "Fix is sometimes available." if r.fix_title and getattr(r, "fixable", False) else "No automatic fix."
     return f"# {r.name} ({r.code})\n\n{fix}\n\n{r.docs()}\n"
 
+
+@main.command("lsp")
+@click.option("--stdio", is_flag=True, help="Talk over stdin/stdout (the default and only transport).")
+def lsp(stdio: bool) -> None:
+    """Run the language server (needs the `lsp` extra: pip install 'initlint[lsp]')."""
+    from initlint.lsp import serve  # pygls is imported only here
+
+    serve()
+
+
+def _register_runtime() -> None:
+    # The runtime command's module imports neither torch nor libcst: cheap to register.
+    from initlint.runtime.cli import runtime_command
+
+    main.add_command(runtime_command)
+
+
+_register_runtime()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -76,7 +76,8 @@ class Settings:
     format: str = "concise"
     extend_init_modules: Tuple[str, ...] = ()
     jobs: int = 0  # 0: every core
-    cache_dir: Optional[str] = None
+    cache_dir: Optional[str] = None  # None: <root>/.initlint_cache
+    no_cache: bool = False
     root: str = field(default_factory=os.getcwd)  # the project root (where the config was found)
     config_path: Optional[str] = None
 
@@ -85,11 +86,15 @@ class Settings:
         return replace(self, **changes)
 
 
+# Every static rule code. Kept here, not read from `initlint.rules`, so that resolving settings
+# does not import the rules (and libcst with them): a run with nothing to parse never does.
+# tests/test_imports_light.py checks that it matches initlint.rules.BY_CODE.
+RULE_CODES: Tuple[str, ...] = ("IL001", "IL002", "IL003", "IL004", "IL005")
+
+
 def all_codes() -> Tuple[str, ...]:
     """Every static rule code, sorted."""
-    from initlint.rules import BY_CODE
-
-    return tuple(sorted(BY_CODE))
+    return RULE_CODES
 
 
 def expand(selectors: Iterable[str], what: str) -> Tuple[str, ...]:
@@ -206,10 +211,20 @@ def _settings(table: Mapping[str, Any], cli: Mapping[str, Any], root: Path, wher
         format=fmt,
         extend_init_modules=_strings(table.get("extend-init-modules", []), "extend-init-modules", where),
         jobs=jobs,
-        cache_dir=pick("cache-dir"),
+        cache_dir=_cache_dir(cli, table, root),
+        no_cache=bool(cli.get("no-cache")),
         root=str(root),
         config_path=path,
     )
+
+
+def _cache_dir(cli: Mapping[str, Any], table: Mapping[str, Any], root: Path) -> Optional[str]:
+    """`--cache-dir` (relative to the working directory) or `cache-dir` (relative to the config's folder)."""
+    if cli.get("cache-dir"):
+        return os.path.abspath(cli["cache-dir"])
+    if table.get("cache-dir"):
+        return str(root / str(table["cache-dir"]))
+    return None
 
 
 def ignored_for(path: str, settings: Settings) -> Tuple[str, ...]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import ast
 import io
 import os
+import stat
 import sys
 import tokenize
-from concurrent.futures import ProcessPoolExecutor
+import warnings
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Type
 
 from initlint import screen
 from initlint.config import Settings, ignored_for
@@ -24,7 +25,11 @@ from initlint.diagnostic import (
     Location,
     file_error,
 )
-from initlint.rule import Rule
+
+if TYPE_CHECKING:  # pragma: no cover - the rules (and libcst) are imported only when a file is parsed
+    from initlint.rule import Rule
+    from initlint.slicing import Plan
+    from initlint.tracking import Reads
 
 # Larger sources are refused rather than parsed: libcst needs minutes and gigabytes for them.
 MAX_SOURCE_CHARS = 20_000_000
@@ -33,6 +38,13 @@ _RECURSION_LIMIT = 20_000
 
 # Below this many files, starting worker processes costs more than it saves.
 _PARALLEL_THRESHOLD = 8
+
+# The screen (initlint.screen) decides what reaches libcst. INITLINT_NO_SCREEN=1 parses every file
+# whole, for the screen-on/screen-off equivalence test.
+SCREEN = os.environ.get("INITLINT_NO_SCREEN", "") != "1"
+
+# How often a screened file may be widened (definitions added back) before it is parsed whole.
+_MAX_WIDENINGS = 3
 
 
 @dataclass(frozen=True)
@@ -50,14 +62,22 @@ class ReadError(Exception):
 
 def read_source(path: str) -> str:
     """Decode a file the way Python does (BOM, coding cookie, UTF-8 by default)."""
+    return decode(read_bytes(path))
+
+
+def read_bytes(path: str) -> bytes:
+    """A file's bytes; the error says why not."""
     try:
+        # A fifo (or a device) named `*.py` would block the run for ever on open() or read().
+        mode = os.stat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a folder is reported below
+            raise ReadError("not a regular file (a pipe, socket or device)")
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read()
     except IsADirectoryError:
         raise ReadError("is a directory") from None
     except OSError as error:
         raise ReadError(error.strerror or str(error)) from None
-    return decode(data)
 
 
 def decode(data: bytes) -> str:
@@ -83,16 +103,37 @@ def selected_rules(settings: Settings) -> List[Type[Rule]]:
     return [rule for rule in ALL_RULES if rule.code in settings.select]
 
 
-def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequence[Type[Rule]]] = None) -> List[Diagnostic]:
-    """Lint one file's text; never raises for anything the file contains."""
-    rules = selected_rules(settings) if rules is None else rules
+def applied_codes(path: str, settings: Settings) -> Tuple[str, ...]:
+    """The rule codes that apply to `path` (the selection less its per-file-ignores)."""
     off = set(ignored_for(path, settings))
-    rules = [rule for rule in rules if rule.code not in off]
-    if not rules or not screen.may_match(source):
+    return tuple(code for code in settings.select if code not in off)
+
+
+def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequence[Type["Rule"]]] = None) -> List[Diagnostic]:
+    """Lint one file's text; never raises for anything the file contains."""
+    codes = applied_codes(path, settings)
+    if not codes:
         return []
-    refusal = _too_deep(source)
-    if refusal is not None:
-        return [file_error(SYNTAX_ERROR, path, f"cannot parse: {refusal}")]
+    plan: Optional["Plan"] = None
+    if SCREEN:
+        plan = screen.plan(source, settings.extend_init_modules)
+        if plan is None:
+            return []  # nothing in the file can be reported: libcst is never imported for it
+    if len(source) > MAX_SOURCE_CHARS:
+        return [file_error(SYNTAX_ERROR, path, f"cannot parse: {_too_deep(source)}")]
+    rules = selected_rules(settings) if rules is None else rules
+    rules = [rule for rule in rules if rule.code in codes]
+    if not rules:
+        return []
+    if plan is not None and plan.partial:
+        # The screen drops definitions that cannot hold a finding, but a syntax error in one still
+        # breaks the file: CPython's parser (a tenth of libcst's cost) reads all of it, and a file
+        # it rejects is parsed whole, so that libcst reports the error where it is.
+        refusal, parses = _cpython_verdict(source)
+        if refusal is not None:
+            return [file_error(SYNTAX_ERROR, path, f"cannot parse: {refusal}")]
+        if not parses:
+            plan.whole()
     import libcst as cst  # only files that pass the screen pay for libcst
 
     # Long legal chains (`a + b + ...` over a thousand terms) nest libcst's tree deeply; Python
@@ -101,17 +142,42 @@ def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequ
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
     try:
-        return _parse_and_check(cst, source, path, settings, rules)
+        diagnostics = _screened(cst, source, path, settings, rules, plan)
     finally:
         sys.setrecursionlimit(limit)
+    return diagnostics
 
 
-def _parse_and_check(cst, source: str, path: str, settings: Settings, rules) -> List[Diagnostic]:
+def _screened(cst, source: str, path: str, settings: Settings, rules, plan: Optional["Plan"]) -> List[Diagnostic]:
+    """Check the definitions the screen kept; when the analysis read a fact that a dropped
+    definition might hold, keep that one too and check again (or, after a few rounds, the whole file)."""
+    from initlint import tracking
+
+    widenings = 0
+    while plan is not None and plan.partial:
+        reads = tracking.Reads()
+        diagnostics = _parse_and_check(cst, plan.text(), source, path, settings, rules, reads, plan)
+        failed = any(d.code in (SYNTAX_ERROR[0], INTERNAL_ERROR[0]) for d in diagnostics)
+        providers = [] if failed else plan.providers(reads)
+        if not failed and not providers:
+            return diagnostics
+        widenings += 1
+        if failed or widenings > _MAX_WIDENINGS:
+            plan.whole()
+        else:
+            plan.widen(providers)
+    return _parse_and_check(cst, source, source, path, settings, rules, None, None)
+
+
+def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings, rules, reads, plan) -> List[Diagnostic]:
+    """Parse `text` (the source, or the screen's part of it: same lines and columns) and run the rules."""
     from initlint import suppression
-    from initlint.facts import collect
 
+    refusal = _too_deep(text)
+    if refusal is not None:
+        return [file_error(SYNTAX_ERROR, path, f"cannot parse: {refusal}")]
     try:
-        module = cst.parse_module(source)
+        module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         return [file_error(SYNTAX_ERROR, path, f"cannot parse: {error.message}", error.raw_line, error.raw_column + 1)]
     except RecursionError:
@@ -119,7 +185,7 @@ def _parse_and_check(cst, source: str, path: str, settings: Settings, rules) -> 
     except Exception as error:  # noqa: BLE001 - the native parser can raise others on odd input
         return [file_error(SYNTAX_ERROR, path, f"cannot parse: {type(error).__name__}: {error}")]
     try:
-        facts = collect(module, settings.extend_init_modules, source)
+        facts = _collect(module, settings, source, reads, plan)
     except RecursionError:
         return [file_error(SYNTAX_ERROR, path, "cannot analyse: the code is nested too deeply")]
     except Exception as error:  # noqa: BLE001 - a bug of ours, reported for this file only
@@ -133,10 +199,67 @@ def _parse_and_check(cst, source: str, path: str, settings: Settings, rules) -> 
             diagnostics.append(
                 file_error(INTERNAL_ERROR, path, f"internal error in {rule.code} ({rule.name}): {type(error).__name__}: {error}")
             )
+    if reads is not None:
+        from initlint import tracking
+
+        tracking.note(facts, reads)
     if diagnostics:
         rows = suppression.parse(source)
         diagnostics = [d for d in diagnostics if d.code == INTERNAL_ERROR[0] or not suppression.is_suppressed(rows, d.location.row, d.code)]
     return sorted(set(diagnostics), key=Diagnostic.sort_key)
+
+
+def _collect(module, settings: Settings, source: str, reads: Optional["Reads"], plan: Optional["Plan"]):
+    """`facts.collect`; for a screened file, its collections record every key read and its
+    collector registers the dropped classes (see initlint.screen)."""
+    from initlint.facts import FileFacts, collect
+
+    if reads is None or plan is None:
+        return collect(module, settings.extend_init_modules, source)
+    from initlint.imports import ImportTable
+
+    from initlint import tracking
+
+    # The body of facts.collect, with the collections swapped and the collector screened.
+    facts = FileFacts(module=module, imports=ImportTable(settings.extend_init_modules), source=source)
+    tracking.track(facts, reads)
+    module.visit(tracking.collector(facts, plan))
+    reads.position = None  # the rules read after the visit: anything may matter to them
+    tracking.remap(facts, plan)
+    return facts
+
+
+# Legal code that CPython accepts can still be too deep for libcst's native parser: chains of
+# thousands of `and` terms overflow its stack (the process dies with SIGSEGV), and its time grows
+# about as the cube of a chain's length (`a.f(x).f(x)...` 2,000 calls: 14 s; 4,000 `+`: over 60 s).
+_MAX_DEPTH = 2_000
+
+
+def _depth(tree: ast.AST) -> int:
+    """The deepest nesting in `tree`, each term of a flat `and`/`or` or comparison chain counted
+    as a level, as libcst nests them; iterative, so any depth is safe to measure."""
+    deepest = 0
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, ast.BoolOp):
+            depth += len(node.values)
+        elif isinstance(node, ast.Compare):
+            depth += len(node.comparators)
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _may_nest(source: str) -> bool:
+    """Whether some statement is long enough to nest past _MAX_DEPTH (`textscan.longest_statement`):
+    walking the tree costs as much as parsing it, and real code almost never needs the walk."""
+    from initlint import textscan
+
+    try:
+        return textscan.longest_statement(textscan.code_only(source), source) > _MAX_DEPTH // 2
+    except textscan.Unsure:
+        return True
 
 
 def _too_deep(source: str) -> Optional[str]:
@@ -146,18 +269,28 @@ def _too_deep(source: str) -> Optional[str]:
     rejects cleanly (thousands of parentheses or unary operators), so CPython's parser, ten times
     faster, looks first; its other syntax errors are left for libcst to report.
     """
+    return _cpython_verdict(source)[0]
+
+
+def _cpython_verdict(source: str) -> Tuple[Optional[str], bool]:
+    """(why the file must not reach libcst, or None; whether CPython parses it at all)."""
     if len(source) > MAX_SOURCE_CHARS:
-        return f"the file is larger than {MAX_SOURCE_CHARS // 1_000_000} million characters"
+        return f"the file is larger than {MAX_SOURCE_CHARS // 1_000_000} million characters", False
     try:
-        ast.parse(source)
+        with warnings.catch_warnings():  # `1if x`, "\d": CPython's SyntaxWarnings would reach stderr as `<unknown>:4:`
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source)
+        if len(source) > _MAX_DEPTH and _may_nest(source) and _depth(tree) > _MAX_DEPTH:
+            return f"the code is nested too deeply (more than {_MAX_DEPTH} levels)", True
     except (RecursionError, MemoryError):
-        return "the code is nested too deeply"
+        return "the code is nested too deeply", False
     except SyntaxError as error:
         if "too many nested" in str(error) or "too complex" in str(error):
-            return str(error.msg)
+            return str(error.msg), False
+        return None, False
     except (ValueError, OverflowError):
-        pass  # null bytes and friends: libcst reports them
-    return None
+        return None, False  # null bytes and friends: libcst reports them
+    return None, True
 
 
 def _diagnostic(rule: Type[Rule], finding, facts, path: str) -> Diagnostic:
@@ -180,15 +313,34 @@ def _diagnostic(rule: Type[Rule], finding, facts, path: str) -> Diagnostic:
 
 
 def lint_file(path: str, settings: Settings) -> FileResult:
-    """Read and lint one file; every problem becomes a diagnostic, never an exception."""
+    """Read and lint one file (or take its result from the cache); every problem becomes a
+    diagnostic, never an exception."""
     try:
-        source = read_source(path)
+        data = read_bytes(path)
+        if path.endswith(".ipynb"):  # JSON, not Python: its code cells are linted as one module
+            from initlint.notebook import lint_notebook
+
+            return lint_notebook(path, data, settings)
+        source = decode(data)
     except ReadError as error:
         return FileResult(path, (file_error(IO_ERROR, path, f"cannot read: {error}"),))
+    if SCREEN and not screen.may_match(source, settings.extend_init_modules):
+        return FileResult(path, ())  # nothing to check: cheaper than a cache lookup
+    from initlint import cache
+
+    store = cache.for_settings(settings)
+    key = None
+    if store is not None:
+        key = store.key(data, os.path.splitext(path)[1], applied_codes(path, settings))
+        cached = store.get(key, path)
+        if cached is not None:
+            return FileResult(path, cached, source if cached else None)
     try:
         diagnostics = tuple(lint_source(source, path, settings))
     except Exception as error:  # noqa: BLE001 - last line of defence: report, go on
         diagnostics = (file_error(INTERNAL_ERROR, path, f"internal error: {type(error).__name__}: {error}"),)
+    if key is not None and not any(d.code == INTERNAL_ERROR[0] for d in diagnostics):
+        store.put(key, diagnostics)  # a bug of ours is not remembered: the next run tries again
     return FileResult(path, diagnostics, source if diagnostics else None)
 
 
@@ -207,6 +359,8 @@ def lint_paths(paths: Sequence[str], settings: Settings) -> List[FileResult]:
     chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
     results: List[FileResult] = []
     try:
+        from concurrent.futures import ProcessPoolExecutor  # imported here: a one-file run never needs it
+
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for chunk in pool.map(_lint_many, [(chunk, settings) for chunk in chunks]):
                 results.extend(chunk)

@@ -1,24 +1,108 @@
-"""A cheap text screen: files that cannot hold anything a rule reports never reach libcst.
+"""A cheap, conservative text screen: only the code that could matter reaches libcst.
 
-Every rule reports at a site that needs one of these spellings in the file's text:
-an init function (`constant`, `ones`, `zeros` and their aliases' import lines), a tensor method
-(`fill_`, `zero_`, `copy_`), a constant constructor (`full`, `ones`, `zeros`, `new_*`), a whole-slice
-assignment (`[:]`, `[...]`), a repetition (`repeat`, `expand`, `tile`, `broadcast_to`), or, for the
-init-before-layers rule, a walk of the module tree (`apply`, `modules`, `parameters`, `children`).
-An alias (`from torch.nn.init import constant_ as c`) still spells the name in its import.
+Parsing and visiting are most of the cost (libcst: ~2.4 us a byte to parse, as much again to
+visit), and most code holds nothing a rule reports. Every finding is made at a *site*
+(IL001-IL003, IL005: a tensor set to a constant, or to repeated rows) or at a walk of the module
+tree in an `__init__` (IL004). The screen keeps a superset of the code they need, in two steps.
+
+1. **Files** (`may_match`: substring tests, no parse). A site needs one of these spellings: an
+   nn.init constant function (`constant_`, `ones_`, `zeros_` or their bare forms); `.fill_()`,
+   `.zero_()`, `.copy_()`; a constant constructor (`zeros`, `ones`, `full`, `*_like`, `new_*`); a
+   whole-slice write (`w[:] = 1`, `w[...] = 0`); a repetition (`repeat`, `expand`, `tile`,
+   `broadcast_to`). An IL004 walk needs `__init__` and `apply`, `modules`, `children` or
+   `parameters`. An alias (`from torch.nn.init import zeros_ as z`) still spells the name in its
+   import. A file with none of these is never parsed (and libcst never imported for it).
+
+2. **Definitions** (`plan`). Strings and comments are blanked (code in a docstring never counts)
+   and the file is cut into *units* (`textscan.units`): top-level statements, top-level
+   functions, class headers (with their class-level statements) and methods. Kept are
+   - *seeds* (`initlint.anchors`): units holding an anchor of a site, read in its statement and
+     through the import table taken from the text, as the collector reads them (`init.zeros_(w)`
+     only where `init` may resolve to torch.nn.init; `torch.zeros` only in a statement that makes
+     a `Parameter`, asks `requires_grad` or writes `.weight`/`.data`/`.bias`; repeated rows only
+     in a statement that puts them into a parameter, directly or through names bound to them,
+     three assignments deep; `.copy_(src)` only when src is, or is bound to, a constant or
+     repeated rows), and the `__init__` of every class from which IL004 may reach a walk of the
+     tree (`model.apply(...)`, `model.modules()`...) on its model, through methods, bases and
+     functions of the file;
+   - what those need to be analysed alike: a kept method's class header; a kept class's
+     `__init__` (IL004 reads every class's) and the classes it names as bases; the functions and
+     methods that code within three calls of an `__init__` names (IL004 looks them up in the
+     module and the class; its candidates' fixes look further); the top-level imports that bind
+     a name kept code, or a dropped class's bases, mention.
+   Dropped units are left out of the parsed text; kept ones are whole lines, so columns stay,
+   and lines are mapped back (`tracking.remap`). Where dropped classes were, a marker statement
+   lets the collector register a stand-in (`tracking.Dropped`) exactly where the whole file
+   would have defined the class: `name in facts.classes` and a class's bases answer as they
+   would; reading anything else of it counts as a read (below).
+
+   Everything else kept code learns from the rest of the file goes through the collector's
+   flat, name-keyed facts (bindings, instances, random re-inits, `.apply` targets, matrix
+   products, trainables, local imports, each class's methods and layers), and is not guessed:
+   the engine records every key the collector and the rules read, and where in the visit
+   (`tracking.track`), and `slicing.Plan.providers` asks whether a dropped unit could hold a fact
+   under that key: it must come before the read, spell the key's name and what that kind of fact
+   needs (an `=` at statement level for a binding, a `Parameter` in that statement for a
+   trainable, an `.apply(` around the name...). If one could, it is kept and the file is analysed
+   again; after three rounds, the whole file is. A file whose text is not lexed with certainty
+   (an unterminated string), or whose cut text does not parse, is parsed whole.
+
+   Two facts are read whole by IL002's check of a zero "hidden" matrix (every binding, every
+   matrix product): there the screen follows the data flow from the checked matrices through the
+   whole file's text (`slicing._hidden_flow`): when no matrix product mentions both a name from it
+   and a trainable name, the check finds nothing with or without the dropped units; otherwise
+   the units on that flow are kept.
+
+The code: this module (the spellings, the file test, `plan`); `initlint.textscan` (reading text:
+lexing, units, imports); `initlint.anchors` (the seeds); `initlint.slicing` (the plan: what to
+keep, the text to parse, `providers`); `initlint.tracking` (recording reads, the dropped classes'
+stand-ins, lines mapped back).
+
+tests/test_screen.py runs every rule with the screen on and off over the fixtures, the rules'
+examples and the benchmark corpus (as it is, and with init bugs seeded into it) and asserts
+identical findings and identical sites, each read identically. A new rule must teach this
+module its anchors, and the tracking the facts it reads.
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
-_NEEDLES = re.compile(
-    r"constant|ones|zeros|fill_|zero_|copy_|full|repeat|expand|tile|broadcast_to"
-    r"|apply|modules|parameters|children"
-    r"|\[\s*:\s*\]|\[\s*\.\.\.\s*\]|\[\s*:\s*,"
-)
+from initlint import torch_api
+
+if TYPE_CHECKING:  # pragma: no cover
+    from initlint.slicing import Plan
+
+# ---- what the rules need, by spelling -------------------------------------------------------
+INIT_FUNCTIONS = frozenset(torch_api.INIT_CONSTANT)  # constant_, ones_, zeros_ (and bare forms)
+CONSTRUCTORS = frozenset(q.rsplit(".", 1)[-1] for q in torch_api.CONSTANT_CONSTRUCTORS)
+CONSTRUCTOR_METHODS = frozenset(torch_api.CONSTANT_METHODS)
+SITE_METHODS = ("fill_", "zero_", "copy_")
+REPEAT_METHODS = frozenset(torch_api.REPEAT_METHODS)
+REPEAT_FUNCTIONS = frozenset(q.rsplit(".", 1)[-1] for q in torch_api.REPEAT_FUNCTIONS)
+PARAMETER_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in torch_api.PARAMETER)
+# facts.PARAM_ITERATORS | facts.MODULE_ITERATORS, and `.apply`: what IL004 calls a walk of the tree.
+WALKS = frozenset({"apply", "parameters", "named_parameters", "modules", "named_modules", "children", "named_children"})
+MATMUL_WORDS = ("@", "matmul", "mm", "bmm", "addmm", "einsum", "tensordot", "linear", "bilinear")
+RANDOM_WORDS = tuple(sorted(torch_api.RANDOM_METHODS | set(torch_api.RANDOM_INIT_SUFFIXES))) + ("copy_",)
+TRAINABLE_WORDS = ("Parameter", "requires_grad", "register_parameter")
+
+_FILE_STEMS = ("constant", "ones", "zeros", "fill_", "zero_", "copy_", "full", "new_", "repeat", "expand", "tile", "broadcast_to")
+_SLICE = re.compile(r"\[[\s\\(]*(?::|\.\.\.)")
 
 
-def may_match(source: str) -> bool:
-    """False only when no rule can report anything in `source`."""
-    return _NEEDLES.search(source) is not None
+def may_match(source: str, extend_init_modules: Sequence[str] = ()) -> bool:
+    """False only when no rule can report anything in `source` (substring tests: fast)."""
+    if any(stem in source for stem in _FILE_STEMS) or _SLICE.search(source) is not None:
+        return True
+    return "__init__" in source and any(word in source for word in WALKS)
+
+
+def plan(source: str, extend_init_modules: Sequence[str] = (), why: Optional[Dict[int, List[str]]] = None) -> Optional["Plan"]:
+    """What of `source` to parse (see `initlint.slicing`); None when nothing in it can be reported."""
+    if not may_match(source, extend_init_modules):
+        return None
+    from initlint.slicing import build  # imported here: a file with nothing to check never needs it
+
+    return build(source, extend_init_modules, why)

@@ -41,12 +41,12 @@ def test_findings_of_plain_file(tree):
     "name,content,code,needle",
     [
         # (files that cannot hold an init site are not parsed at all: these two could)
-        ("syntax.py", b"import torch\nw = torch.zeros(3, 3)\ndef f(:\n    pass\n", "IL901", "cannot parse"),
+        ("syntax.py", b"import torch.nn as nn\nfc = nn.Linear(2, 2)\nnn.init.constant_(fc.weight, 1)\ndef f(:\n    pass\n", "IL901", "cannot parse"),
         ("latin1.py", "x = 'caf\u00e9'\nzeros = 1\n".encode("latin-1"), "IL902", "not valid utf-8"),
         ("binary.py", b"\x7fELF\x00\x00\x01zeros", "IL902", "NUL"),
-        ("py2.py", b"print 'hello'\nw = torch.zeros(3, 3)\n", "IL901", "cannot parse"),
-        ("deep.py", b"w = torch.zeros(3, 3)\nx = " + b"(" * 5000 + b"1" + b")" * 5000 + b"\n", "IL901", "nested"),
-        ("unary.py", b"w = torch.zeros(3, 3)\nx = " + b"-" * 50000 + b"1\n", "IL901", "nested too deeply"),
+        ("py2.py", b"import torch.nn as nn\nprint 'hello'\nnn.init.constant_(fc.weight, 1)\n", "IL901", "cannot parse"),
+        ("deep.py", b"import torch.nn as nn\nnn.init.constant_(fc.weight, 1)\nx = " + b"(" * 5000 + b"1" + b")" * 5000 + b"\n", "IL901", "nested"),
+        ("unary.py", b"import torch.nn as nn\nnn.init.constant_(fc.weight, 1)\nx = " + b"-" * 50000 + b"1\n", "IL901", "nested too deeply"),
     ],
 )
 def test_broken_file_is_reported_and_others_still_linted(tree, name, content, code, needle):

@@ -133,9 +133,9 @@ def test_concise_notebook_cell_position() -> None:
     )
 
 
-def test_concise_keeps_notes_and_fix_out_and_stays_one_line() -> None:
-    out = render([diag(message="two\nlines", notes=("confirmed at runtime",), fix=SAFE_FIX)], "concise")
-    assert out == "pkg/model.py:3:5: IL001 two lines"
+def test_concise_keeps_fix_out_puts_notes_in_brackets_and_stays_one_line() -> None:
+    out = render([diag(message="two\nlines", notes=("confirmed at runtime", "seed\n0"), fix=SAFE_FIX)], "concise")
+    assert out == "pkg/model.py:3:5: IL001 two lines [confirmed at runtime; seed 0]"
 
 
 # --- full ------------------------------------------------------------------------------------

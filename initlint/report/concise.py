@@ -25,9 +25,10 @@ def position(diagnostic: Diagnostic) -> str:
     return f"{diagnostic.path}:{row}:{column}"
 
 
-def format_line(diagnostic: Diagnostic) -> str:
-    """One finding as one line."""
-    return f"{position(diagnostic)}: {diagnostic.code} {one_line(diagnostic.message)}"
+def format_line(diagnostic: Diagnostic, notes: bool = True) -> str:
+    """One finding as one line; notes (the runtime's verdict) follow the message in brackets."""
+    notes = f" [{'; '.join(diagnostic.notes)}]" if diagnostic.notes and notes else ""
+    return f"{position(diagnostic)}: {diagnostic.code} {one_line(diagnostic.message + notes)}"
 
 
 def render(diagnostics: Sequence[Diagnostic]) -> str:

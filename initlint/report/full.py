@@ -66,7 +66,7 @@ def _caret(diagnostic: Diagnostic, raw: str) -> str:
 
 def format_block(diagnostic: Diagnostic, source: Optional[str]) -> str:
     """One finding: header, excerpt (when the source is known), help and notes."""
-    out = [format_line(diagnostic)]
+    out = [format_line(diagnostic, notes=False)]
     # Notebook rows are cell-relative, so the notebook's own text cannot be indexed by them.
     if source is not None and diagnostic.cell is None:
         out.extend(_excerpt(diagnostic, source_lines(source)))

@@ -1,0 +1,187 @@
+"""initlint's speed, side by side with ruff and with a plain libcst parse, on real PyTorch code.
+
+    python bench/run_bench.py [--runs 5] [--skip-floor] [--floor-jobs N] [--shared ../shared/bench]
+
+Builds the benchmark corpus first when it is missing (`make_corpus.sh` from the shared bench
+folder: pinned PyPI wheels, ~40 MB of downloads; `--corpus-only` stops there). Then, alternating
+the commands of each comparison run after run, it measures whole processes (wall time, user+sys
+CPU time of the process and the workers it waited for, and peak RSS, as GNU time's %M reports it)
+and prints medians and ratios:
+
+    initlint cold (--no-cache)             vs  ruff check --no-cache --select F401
+    initlint cold, --jobs 1 vs --jobs 2    (the parallel speed-up)
+    initlint warm (cache full, no change)  vs  ruff check --no-cache --select F401
+    parse_floor.py --parser libcst         (a libcst parse of every file; ~210 s serially)
+    one small file with a finding          vs  python -c 'import libcst; libcst.parse_module(...)'
+    a file with nothing to check           vs  python -c pass
+
+Absolute seconds drift between machines and runs: compare the ratios, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+REPO = Path(__file__).resolve().parent.parent
+SMALL_FILE = REPO / "fixtures" / "IL001_fill_and_tensors.py"
+NOTHING = "import os\n\n\ndef main():\n    print(os.getcwd())\n"
+
+
+def run_once(argv: Sequence[str], env: Optional[Dict[str, str]] = None) -> Dict[str, float]:
+    """Wall seconds, CPU seconds (user+sys, with reaped children) and peak RSS (MiB) of one run."""
+    start = time.monotonic()
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024.0, "rc": process.returncode}
+
+
+def measure(commands: Dict[str, Sequence[str]], runs: int, warmup: int = 1) -> Dict[str, Dict[str, float]]:
+    """Run the commands alternately (A B A B ...); medians per command, and the exit codes seen."""
+    for _ in range(warmup):
+        for argv in commands.values():
+            run_once(argv)
+    samples: Dict[str, List[Dict[str, float]]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, argv in commands.items():
+            samples[name].append(run_once(argv))
+    result = {}
+    for name, runs_ in samples.items():
+        result[name] = {key: statistics.median(r[key] for r in runs_) for key in ("wall", "cpu", "rss")}
+        result[name]["rc"] = max(r["rc"] for r in runs_)
+        result[name]["runs"] = len(runs_)
+    return result
+
+
+def build_corpus(corpus: Path, shared: Path) -> None:
+    """The shared script downloads the pinned wheels and keeps their .py files."""
+    if (corpus / "MANIFEST.txt").exists() and (corpus / "src").is_dir():
+        return
+    script = shared / "make_corpus.sh"
+    if not script.exists():
+        sys.exit(f"run_bench: no {script}: pass --shared (the folder with make_corpus.sh)")
+    print(f"building the corpus in {corpus} (about 40 MB of downloads) ...", flush=True)
+    env = dict(os.environ, CORPUS_DIR=str(corpus), PY=sys.executable)
+    subprocess.run(["bash", str(script)], check=True, env=env)
+
+
+def initlint_command() -> List[str]:
+    """initlint as a user runs it: the console script beside this interpreter, else -m."""
+    script = Path(sys.executable).parent / "initlint"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "initlint"]
+
+
+def ruff_command() -> Optional[List[str]]:
+    beside = Path(sys.executable).parent / "ruff"
+    found = str(beside) if beside.exists() else shutil.which("ruff")
+    return [found] if found else None
+
+
+def row(label: str, m: Dict[str, float], versus: Optional[Dict[str, float]] = None, target: str = "", met: Optional[bool] = None) -> str:
+    ratio = f"{m['wall'] / versus['wall']:8.2f}x" if versus else " " * 9
+    verdict = "" if met is None else ("met" if met else "MISSED")
+    return f"{label:44} {m['wall']:9.3f} {m['cpu']:9.3f} {m['rss']:9.1f} {ratio}  {target:30} {verdict}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "bench", help="the shared bench folder (make_corpus.sh, parse_floor.py)")
+    parser.add_argument("--corpus", type=Path, default=Path(os.environ.get("CORPUS_DIR", REPO / "bench" / ".corpus")))
+    parser.add_argument("--runs", type=int, default=5, help="repetitions of each measurement (medians)")
+    parser.add_argument("--skip-floor", action="store_true", help="skip the libcst parse floor (~210 s a run serially)")
+    parser.add_argument("--floor-runs", type=int, default=1)
+    parser.add_argument("--floor-jobs", type=int, default=1, help="parse_floor.py --jobs (1: serial, as the reference figure)")
+    parser.add_argument("--jobs", type=int, default=0, help="initlint --jobs for the corpus runs (0: every core)")
+    parser.add_argument("--corpus-only", action="store_true", help="build the corpus and stop")
+    args = parser.parse_args()
+
+    corpus = args.corpus.resolve()
+    build_corpus(corpus, args.shared.resolve())
+    if args.corpus_only:
+        return 0
+    src = str(corpus / "src")
+    initlint = initlint_command()
+    ruff = ruff_command()
+    jobs = ["--jobs", str(args.jobs)] if args.jobs else []
+    results: Dict[str, Dict[str, float]] = {}
+    print(f"corpus: {src}   runs: {args.runs}   cores: {os.cpu_count()}   python: {sys.version.split()[0]}", flush=True)
+
+    cold = [*initlint, "check", "--no-cache", "--exit-zero", "-q", *jobs, src]
+    pair = {"initlint cold (--no-cache)": cold}
+    if ruff:
+        pair["ruff check --no-cache --select F401"] = [*ruff[:1], "check", "--no-cache", "--isolated", "--select", "F401", "--exit-zero", "-q", src]
+    results.update(measure(pair, args.runs))
+    print("measured: cold vs ruff", flush=True)
+
+    serial = [*initlint, "check", "--no-cache", "--exit-zero", "-q", "--jobs", "1", src]
+    two = [*initlint, "check", "--no-cache", "--exit-zero", "-q", "--jobs", "2", src]
+    results.update(measure({"initlint cold --jobs 1": serial, "initlint cold --jobs 2": two}, max(1, args.runs // 2), warmup=0))
+    print("measured: --jobs 1 vs 2", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="initlint-bench-") as scratch:
+        warm = [*initlint, "check", "--cache-dir", os.path.join(scratch, "cache"), "--exit-zero", "-q", *jobs, src]
+        run_once(warm)  # fill the cache
+        results.update(measure({"initlint warm (cache full, nothing changed)": warm}, args.runs))
+        print("measured: warm", flush=True)
+
+        small = [*initlint, "check", "--no-cache", str(SMALL_FILE)]
+        parse_small = [sys.executable, "-c", f"import libcst; libcst.parse_module(open({str(SMALL_FILE)!r}).read())"]
+        results.update(measure({"one small file (a finding)": small, "import libcst + parse it": parse_small}, args.runs * 2))
+        quiet = os.path.join(scratch, "quiet.py")
+        Path(quiet).write_text(NOTHING)
+        nothing = [*initlint, "check", "--no-cache", quiet]
+        results.update(measure({"a file with nothing to check": nothing, "python -c pass": [sys.executable, "-c", "pass"]}, args.runs * 2))
+        print("measured: small files", flush=True)
+
+    if not args.skip_floor:
+        floor = [sys.executable, str(args.shared.resolve() / "parse_floor.py"), "--parser", "libcst", "--jobs", str(args.floor_jobs), src]
+        results.update(measure({f"parse_floor.py --parser libcst --jobs {args.floor_jobs}": floor}, args.floor_runs, warmup=0))
+        print("measured: libcst floor", flush=True)
+
+    report(results, args)
+    return 0
+
+
+def report(results: Dict[str, Dict[str, float]], args) -> None:
+    """The table, with the issue's targets."""
+    get = results.get
+    ruff = get("ruff check --no-cache --select F401")
+    cold = results["initlint cold (--no-cache)"]
+    warm = results["initlint warm (cache full, nothing changed)"]
+    floor = next((v for k, v in results.items() if k.startswith("parse_floor")), None)
+    print()
+    print(f"{'median over runs':44} {'wall s':>9} {'cpu s':>9} {'peak MiB':>9} {'ratio':>9}  {'target':30}")
+    print(row("initlint cold (--no-cache)", cold, ruff, "<= 15 s wall", cold["wall"] <= 15))
+    if ruff:
+        print(row("ruff check --no-cache --select F401", ruff))
+    print(row("initlint warm (cache full, nothing changed)", warm, ruff, "<= ruff's cold wall", ruff is not None and warm["wall"] <= ruff["wall"]))
+    if floor:
+        print(row(next(k for k in results if k.startswith("parse_floor")), floor))
+        print(f"{'  floor / initlint cold':44} {floor['wall'] / cold['wall']:9.1f}x faster than a libcst parse of everything (target >= 10x)")
+    j1, j2 = results["initlint cold --jobs 1"], results["initlint cold --jobs 2"]
+    print(row("initlint cold --jobs 1", j1))
+    print(row("initlint cold --jobs 2", j2, j1))
+    small, parse_small = results["one small file (a finding)"], results["import libcst + parse it"]
+    print(row("one small file (a finding)", small, parse_small, "<= 1.2x import libcst + parse", small["wall"] <= 1.2 * parse_small["wall"]))
+    print(row("import libcst + parse it", parse_small))
+    nothing, bare = results["a file with nothing to check"], results["python -c pass"]
+    print(row("a file with nothing to check", nothing, bare, "<= 3x python -c pass", nothing["wall"] <= 3 * bare["wall"]))
+    print(row("python -c pass", bare))
+    peak = max(cold["rss"], warm["rss"])
+    print(f"{'peak memory (corpus runs, largest process)':44} {peak:9.1f} MiB{'':22}  {'<= 300 MB':30} {'met' if peak * 1.048576 <= 300 else 'MISSED'}")
+    codes = sorted({int(v['rc']) for v in results.values()})
+    print(f"exit codes seen: {codes}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

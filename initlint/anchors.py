@@ -1,0 +1,488 @@
+"""The screen's seeds: where a site of IL001-IL003/IL005 may be, and which `__init__`s IL004 may
+report in (see `initlint.screen` for the argument)."""
+
+from __future__ import annotations
+
+import re
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+from initlint import torch_api
+from initlint.screen import (
+    INIT_FUNCTIONS,
+    CONSTRUCTORS,
+    CONSTRUCTOR_METHODS,
+    SITE_METHODS,
+    REPEAT_METHODS,
+    REPEAT_FUNCTIONS,
+    PARAMETER_NAMES,
+    WALKS,
+    MATMUL_WORDS,
+    RANDOM_WORDS,
+    TRAINABLE_WORDS,
+    _SLICE,
+)
+from initlint.textscan import (
+    SPACE,
+    Unit,
+    assigned,
+    bisect_units,
+    called,
+    canonical,
+    depth,
+    has_word,
+    imports,
+    is_word_char,
+    logical_lines,
+    receiver,
+    statement_starts,
+    units,
+    words,
+)
+
+# Fact kind -> the spellings a unit needs to add a fact of that kind (None: an assignment).
+NEEDS: Dict[str, Optional[Sequence[str]]] = {
+    "bindings": None,
+    "instances": None,
+    "trainables": TRAINABLE_WORDS,
+    "random_trainables": TRAINABLE_WORDS,
+    "randomised": RANDOM_WORDS,
+    "randomise_all": RANDOM_WORDS,
+    "applied": ("apply",),
+    "matmul_operands": MATMUL_WORDS,
+    "matmuls": MATMUL_WORDS,
+}
+
+
+
+# ---- anchors --------------------------------------------------------------------------------
+_WEIGHT_ATTRIBUTE = re.compile(r"\.[\s\\]*weight\w*(?:[\s\\]*\.[\s\\]*data)?[\s\\)]*(?::[^=]*)?=(?!=)")
+_WEIGHT_TARGET = re.compile(r"\.[\s\\]*(?:data|weight|bias)[\s\\)]*(?::[^=]*)?=(?!=)")
+_WHOLE = r"[\s\\(]*(?:\.\.\.|:[\s\\]*(?::[^,\]\[]*)?)[\s\\)]*"
+_WHOLE_SLICE_TARGET = re.compile(rf"\[{_WHOLE}(?:,{_WHOLE})*,?[\s\\]*\][\s\\)]*(?::[^=]*)?=(?!=)")
+_NUMBER_VALUE = re.compile(r"=(?!=)[\s\\(+-]*(?:\d|\.\d|True\b|False\b)")
+_BARE_VALUE = re.compile(r"=(?!=)[\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*\w+)[\s\\)]*$")
+_FIRST_ARGUMENT = re.compile(r"[\s\\]*\([\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*\w+)")
+
+
+class _File:
+    """One file's code-only text, units and import table, and what the anchor tests share."""
+
+    def __init__(self, source: str, code: str, init_modules: Sequence[str]) -> None:
+        self.source = source
+        self.code = code
+        self.top = statement_starts(code)
+        self._units: Optional[List[Unit]] = None
+        self.starts: List[int] = []
+        self.table = imports(code)
+        self.init_modules = tuple(m.rstrip(".") for m in init_modules)
+        self._lines: Dict[int, List[int]] = {}
+        self._imports: Optional[Dict[int, Optional[Set[str]]]] = None
+        self.walkers: Set[int] = set()
+        self.aliases: Dict[str, Set[str]] = {}
+        for local, bound in (self.table or {}).items():
+            for qualified in bound:
+                last = canonical(qualified, self.init_modules).rsplit(".", 1)[-1]
+                if local != last:
+                    self.aliases.setdefault(last, set()).add(local)
+
+    @property
+    def units(self) -> List[Unit]:
+        """The file's units (computed on first use: most files never need them)."""
+        if self._units is None:
+            self._units = units(self.code)
+            self.starts = [u.start for u in self._units]
+        return self._units
+
+    def import_units(self) -> Dict[int, Optional[Set[str]]]:
+        """Top-level units with an import -> the names they bind (None: not understood)."""
+        if self._imports is None:
+            self._imports = {}
+            for i, unit in enumerate(self.units):
+                if unit.kind == "module" and has_word(self.code, "import", unit.start, unit.end):
+                    table = imports(self.code[unit.start:unit.end])
+                    self._imports[i] = None if table is None else set(table)
+        return self._imports
+
+    def needs(self, kind: str) -> Optional[Sequence[str]]:
+        """The spellings a unit needs to add a fact of `kind` (`NEEDS`, with this file's aliases)."""
+        base = NEEDS[kind]
+        if base is None:
+            return None
+        extra = set()
+        for last, locals_ in self.aliases.items():
+            if last in base or any(last.endswith(n) for n in base if n.endswith("_") or kind.startswith("random")):
+                extra |= locals_
+        return tuple(base) + tuple(extra)
+
+    def unit_at(self, offset: int) -> int:
+        if self._units is None:
+            self.units  # noqa: B018 - computes the starts
+        return bisect_units(self.starts, offset)
+
+    def spellings(self, names: Iterable[str]) -> Set[str]:
+        """Names and the local aliases that imports give them."""
+        out = set(names)
+        for name in list(out):
+            out |= self.aliases.get(name, set())
+        return out
+
+    def resolves(self, p: int, word: str, wanted) -> bool:
+        """Whether the name at `p` (with its receiver) may resolve to a qualified name for which
+        `wanted(canonical name)` holds; an unknown receiver or import table says yes."""
+        chain = receiver(self.code, p)
+        if chain is None or self.table is None:
+            return True
+        head, rest = (chain[0], chain[1:] + [word]) if chain else (word, [])
+        return any(wanted(canonical(".".join([bound, *rest]), self.init_modules)) for bound in self.table.get(head, ()))
+
+    def statement_bounds(self, p: int) -> Tuple[int, int]:
+        """(start, end) of the logical line that holds offset `p`."""
+        index = bisect_units(self.top, p)
+        start = self.top[index]
+        end = self.top[index + 1] if index + 1 < len(self.top) else len(self.code)
+        lines = self._lines.get(index)
+        if lines is None:
+            lines = self._lines[index] = logical_lines(self.code, start, end)
+        i = bisect_units(lines, p)
+        return lines[i], lines[i + 1] if i + 1 < len(lines) else end
+
+    def statement(self, p: int) -> str:
+        """The code-only text of the logical line that holds offset `p`."""
+        start, end = self.statement_bounds(p)
+        return self.code[start:end]
+
+
+def anchors(file: _File, why: Optional[Dict[int, List[str]]] = None) -> Set[int]:
+    """Units that may hold a site (IL001-IL003, IL005) or be the `__init__` of an IL004 walk."""
+    code = file.code
+    positions: List[Tuple[int, str]] = []
+
+    def add(p: int, reason: str) -> None:
+        positions.append((p, reason))
+
+    parameters = file.spellings(PARAMETER_NAMES)
+    trainable = (*parameters, "requires_grad", "register_parameter")
+    trainable_names = _trainable_names(file, trainable)
+    ctor_names = file.spellings(CONSTRUCTORS | CONSTRUCTOR_METHODS)
+
+    # nn.init's constant functions, where the call may resolve into torch.nn.init.
+    init_names = file.spellings(INIT_FUNCTIONS)
+    is_init = lambda q: q.startswith("torch.nn.init.") and q.rsplit(".", 1)[-1] in INIT_FUNCTIONS  # noqa: E731
+    for p, word in _occurrences(code, init_names):
+        if file.init_modules or file.resolves(p, word, is_init):
+            add(p, "init")
+    # Constant constructors, in a statement that makes a parameter or writes a weight.
+    for p, word in _occurrences(code, ctor_names):
+        statement = file.statement(p)
+        if any(t in statement for t in trainable) or _WEIGHT_TARGET.search(statement):
+            if _is_constructor(file, p, word):
+                add(p, "constructor")
+    # Whole-slice writes of a literal number (`w[:] = 1.0`, `w[...] = 0`, `w[:, :] = 0`).
+    for match in _SLICE.finditer(code):
+        if _WHOLE_SLICE_TARGET.match(code, match.start()) and _NUMBER_VALUE.search(file.statement(match.start())):
+            add(match.start(), "slice")
+    # Repeated rows put into a parameter (a `Parameter(...)`, a `.weight`, a trainable name, by
+    # assignment, `.copy_()` or `register_parameter`), directly or through a name bound to them.
+    repeat_names = file.spellings(REPEAT_FUNCTIONS) | REPEAT_METHODS
+    is_repeat = lambda q: q in torch_api.REPEAT_FUNCTIONS  # noqa: E731
+    repeats = False
+    for p, word in _occurrences(code, repeat_names):
+        if word in REPEAT_METHODS and receiver(code, p) != [] or file.resolves(p, word, is_repeat):
+            repeats = True
+            if _writes_tensor(file.statement(p), trainable_names, parameters):
+                add(p, "repeat")
+    if repeats:
+        for p, name in _passed_names(file, trainable_names, parameters):
+            if _bound_to(file, name, repeat_names, 0):
+                add(p, "repeated name")
+    # .fill_(), .zero_(), .copy_() on a receiver the import table does not resolve.
+    for p, word in _occurrences(code, SITE_METHODS):
+        chain = receiver(code, p)
+        if chain == []:
+            continue
+        if word != "copy_" or _copy_may_be_site(file, p, chain, ctor_names, repeat_names if repeats else set(), trainable_names):
+            add(p, word)
+    file.walkers = _walkers(file)
+    found: Set[int] = set(file.walkers)
+    for p, reason in positions:
+        index = file.unit_at(p)
+        found.add(index)
+        if why is not None:
+            why.setdefault(index, []).append(f"{reason}: {' '.join(code[max(0, p - 30):p + 30].split())}")
+    if why is not None:
+        for index in file.walkers:
+            why.setdefault(index, []).append("IL004 walk reachable")
+    return found
+
+
+def _occurrences(code: str, names: Iterable[str]):
+    """(offset, word) of every whole-word occurrence of any of `names`."""
+    names = set(names)
+    ordered = sorted(names, key=len)
+    stems: List[str] = []
+    for name in ordered:
+        if not any(name.startswith(s) for s in stems):
+            stems.append(name)
+    for stem in stems:
+        for p, word in words(code, stem):
+            if word in names:
+                yield p, word
+
+
+def _is_constructor(file: _File, p: int, word: str) -> bool:
+    if word in CONSTRUCTOR_METHODS and receiver(file.code, p) != []:
+        return True  # x.new_zeros(...): a method of an unresolved receiver
+    return file.resolves(p, word, lambda q: q in torch_api.CONSTANT_CONSTRUCTORS)
+
+
+def _copy_may_be_site(file: _File, p: int, chain: Optional[List[str]], ctor_names, repeat_names, trainable_names) -> bool:
+    """`.copy_(src)` is a site when src is (or is bound to) a constant tensor, or when the receiver
+    may be a parameter and src repeats rows (directly or through names)."""
+    statement = file.statement(p)
+    if any(name in statement for name in ctor_names):
+        return True
+    into_parameter = chain is None or len(chain) > 1 or bool(chain and chain[0] in trainable_names)
+    if into_parameter and any(name in statement for name in repeat_names):
+        return True
+    match = _FIRST_ARGUMENT.match(file.code, p + len("copy_"))
+    if match is None:
+        return False  # not a plain name: its constant or repeated rows would be in the statement
+    source = _BLANKS.sub("", match.group(1))
+    return _bound_to(file, source, ctor_names, 3) or (into_parameter and _bound_to(file, source, repeat_names, 0))
+
+
+_BLANKS = re.compile(r"[\s\\]+")
+_PASSED = re.compile(r"(?:Parameter|copy_)[\s\\]*\([\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*\w+)[\s\\)]*[,)]")
+_REGISTERED = re.compile(r"register_parameter[\s\\]*\([^,()]*,[\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*\w+)[\s\\)]*[,)]")
+
+
+def _passed_names(file: _File, trainable_names: Set[str], parameters: Iterable[str]) -> List[Tuple[int, str]]:
+    """(offset, dotted name) of the plain names that statements writing a parameter pass on as
+    their value: `w = name`, `nn.Parameter(name)`, `w.copy_(name)`, `register_parameter(.., name)`."""
+    code = file.code
+    found: List[Tuple[int, str]] = []
+    seen: Set[int] = set()
+    triggers = [*parameters, "copy_", "register_parameter", "weight", *trainable_names]
+    for word in set(triggers):
+        for p, w in words(code, word):
+            if w != word:
+                continue
+            start_end = file.statement_bounds(p)
+            if start_end[0] in seen:
+                continue
+            seen.add(start_end[0])
+            statement = code[start_end[0]:start_end[1]]
+            if not _writes_tensor(statement, trainable_names, parameters):
+                continue
+            value = _BARE_VALUE.search(statement.rstrip(SPACE + ";"))
+            names = [value.group(1)] if value else []
+            names += [m.group(1) for m in _PASSED.finditer(statement)]
+            names += [m.group(1) for m in _REGISTERED.finditer(statement)]
+            found.extend((start_end[0], _BLANKS.sub("", n)) for n in names)
+    return found
+
+
+def _bound_to(file: _File, name: str, spellings: Iterable[str], depth: int) -> bool:
+    """Whether some statement binds `name` to something spelled with one of `spellings`, or to a
+    plain name that is (as the collector follows names: three assignments at most)."""
+    if depth > 3:
+        return False
+    for p in _binds(file, name):
+        statement = file.statement(p)
+        if any(s in statement for s in spellings):
+            return True
+        value = _BARE_VALUE.search(statement.rstrip(SPACE + ";"))
+        if value is not None and depth < 3 and _bound_to(file, _BLANKS.sub("", value.group(1)), spellings, depth + 1):
+            return True
+    return False
+
+
+def _writes_tensor(statement: str, trainable_names: Set[str], parameters: Iterable[str] = ("Parameter",)) -> bool:
+    """Whether a statement may put repeated rows into a parameter, as the collector counts them:
+    wrapped in `Parameter`, written to a `.weight` (or `.weight.data`), or to a name a statement
+    makes trainable (`self.w = nn.Parameter(...)`, `w = torch.randn(..., requires_grad=True)`),
+    directly, by `.copy_()` or by `register_parameter`."""
+    if any(p in statement for p in parameters) or "register_parameter" in statement or _WEIGHT_ATTRIBUTE.search(statement):
+        return True
+    if "copy_" in statement and ("weight" in statement or any(has_word(statement, name) for name in trainable_names)):
+        return True
+    return bool(assigned(statement) & trainable_names)
+
+
+def _trainable_names(file: _File, trainable: Sequence[str]) -> Set[str]:
+    """Last names of what statements making parameters (or asking requires_grad) may bind."""
+    names: Set[str] = set()
+    for word in trainable:
+        for p, found in words(file.code, word):
+            if found == word or word == "requires_grad":
+                names |= assigned(file.statement(p))
+    return names
+
+
+def _walkers(file: _File) -> Set[int]:
+    """The `__init__` units (and class headers) of classes from which IL004 may reach a walk of
+    the tree (`x.apply(...)`, `x.modules()`...): through the methods they call, the functions
+    they name, and the `__init__` of the bases they name. Over-approximated, never under."""
+    code = file.code
+    calls: List[Tuple[int, str]] = []
+    for word in WALKS:
+        for p, found in words(code, word):
+            chain = receiver(code, p) if found == word else None
+            if chain is not None and len(chain) == 1 and called(code, p, word):
+                calls.append((p, chain[0]))
+    walking: Set[int] = set()
+    for p, owner in calls:  # (units computed only now: most files have no walk at all)
+        index = file.unit_at(p)
+        if index in walking:
+            continue
+        unit = file.units[index]
+        if unit.kind in ("method", "def"):
+            # IL004 follows walks of the function's model: its first parameter (a method), or
+            # the parameter that receives the model (a function of the file).
+            parameters = _parameters(code, unit)
+            if parameters is not None and owner not in (parameters[:1] if unit.kind == "method" else parameters):
+                continue
+        walking.add(index)
+    if not walking:
+        return set()
+    reached = set(walking)
+    frontier = set(walking)
+    searched: Set[str] = set()
+    while frontier:
+        todo: Set[str] = set()
+        for index in frontier:
+            unit = file.units[index]
+            if unit.kind == "method" and unit.name == "__init__":
+                todo.add(file.units[unit.parent].name)  # reached from subclasses (`super().__init__()`)
+            elif unit.kind == "method":
+                todo.add("." + unit.name)  # reached by `self.<name>(...)`
+            else:  # functions called by name, classes named as bases
+                todo |= {unit.name} | unit.classes | unit.defines
+        todo -= searched | {"", "."}
+        searched |= todo
+        frontier = set()
+        for name in todo:
+            bare = name.lstrip(".")
+            for p, found in words(code, bare):
+                if found != bare or (name.startswith(".") and not _after_dot(code, p)):
+                    continue
+                index = file.unit_at(p)
+                new = [index]
+                if file.units[index].kind == "class":  # a subclass: its __init__ may call the base's
+                    init = _init_of(file, index)
+                    if init is not None:
+                        new.append(init)
+                for i in new:
+                    if i not in reached:
+                        reached.add(i)
+                        frontier.add(i)
+    out: Set[int] = set()
+    for index in reached:
+        unit = file.units[index]
+        if unit.kind == "method" and unit.name == "__init__":
+            out |= {index, unit.parent}
+        elif unit.kind == "class" and _init_of(file, index) is None and has_word(code, "__init__", unit.start, unit.end):
+            out.add(index)  # a class kept whole
+    return out
+
+
+_DEF_PARAMETERS = re.compile(r"\bdef[\s\\]+\w+[\s\\]*\(")
+def _parameters(code: str, unit: Unit) -> Optional[List[str]]:
+    """The parameter names of a def unit (None when its header is not read with certainty)."""
+    match = _DEF_PARAMETERS.search(code, unit.start, unit.end)
+    if match is None:
+        return None
+    close = _closing(code, match.end() - 1)
+    if close is None:
+        return None
+    names = []
+    level, piece = 0, []
+    for char in code[match.end():close] + ",":
+        if char in "([{":
+            level += 1
+        elif char in ")]}":
+            level -= 1
+        if char == "," and level == 0:
+            found = re.match(r"[\s\\*]*(\w+)", "".join(piece))
+            if found:
+                names.append(found.group(1))
+            piece = []
+        else:
+            piece.append(char)
+    return names
+
+
+def _after_dot(code: str, p: int) -> bool:
+    j = p - 1
+    while j >= 0 and code[j] in SPACE:
+        j -= 1
+    return j >= 0 and code[j] == "."
+
+
+def _init_of(file: _File, index: int) -> Optional[int]:
+    """The `__init__` unit of the class that unit `index` belongs to (None if not a class member)."""
+    unit = file.units[index]
+    header = unit.parent if unit.kind == "method" else index if unit.kind == "class" else -1
+    if header < 0:
+        return None
+    for i in range(header + 1, len(file.units)):
+        member = file.units[i]
+        if member.kind != "method" or member.parent != header:
+            break
+        if member.name == "__init__":
+            return i
+    return None
+
+
+def _closing(code: str, open_at: int) -> Optional[int]:
+    """Offset of the bracket closing the one at `open_at` (code-only text)."""
+    level = 0
+    for i in range(open_at, len(code)):
+        char = code[i]
+        if char in "([{":
+            level += 1
+        elif char in ")]}":
+            level -= 1
+            if level == 0:
+                return i
+    return None
+
+
+_BINDING: Dict[Tuple[str, bool], "re.Pattern[str]"] = {}
+# An annotation: it may span lines only inside brackets or after a backslash.
+_ANNOTATION = r"(?:[^=\n;\[(\\]|\\\r?\n|\\|\[[^\]=]*\]|\([^)=]*\))*"
+
+
+def _binds(file: _File, key: str, start: int = 0, end: Optional[int] = None, data: bool = False) -> List[int]:
+    """Offsets in code[start:end] where a statement may bind exactly the dotted name `key` with `=`
+    (with `data`, also `key.data`, which the collector strips): the name, then `=` outside
+    brackets, at the start of a statement or after another `=` (`a = b = 1`). Over-approximated:
+    a name after a `:` counts too."""
+    code = file.code
+    pattern = _BINDING.get((key, data))
+    if pattern is None:
+        dotted = r"[\s\\]*\.[\s\\]*".join(re.escape(part) for part in key.split("."))
+        tail = r"(?:[\s\\]*\.[\s\\]*data)?" if data else ""
+        # (The literal comes first, so that the search is fast; the boundary is checked below.)
+        pattern = _BINDING[(key, data)] = re.compile(rf"{dotted}(?!\w){tail}[\s\\)]*(?::{_ANNOTATION})?(=)(?!=)")
+    found = []
+    for match in pattern.finditer(code, start, len(code) if end is None else end):
+        if _at_statement_level(file, match.start(), match.start(1)):
+            found.append(match.start())
+    return found
+
+
+def _at_statement_level(file: _File, target: int, equals: int) -> bool:
+    """Whether a name at `target` followed by `=` at `equals` may be an assignment target."""
+    code = file.code
+    j = target - 1
+    if j >= 0 and (code[j] == "." or is_word_char(code[j])):
+        return False
+    first, _ = file.statement_bounds(target)
+    if depth(code[first:equals]) != 0:
+        return False  # a keyword argument, a dict, a default value
+    while j >= first and code[j] in " \t\f\\(\r\n":
+        j -= 1
+    if j < first:
+        return True
+    return code[j] in ";:" or (code[j] == "=" and code[j - 1] not in "=<>!+-*/%&|^@:")

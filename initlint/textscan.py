@@ -1,0 +1,474 @@
+"""Reading Python source as text, fast and conservatively, for the screen (no libcst, no ast).
+
+`code_only` blanks strings and comments (offsets kept); `units` cuts the result into top-level
+statements and class members; `imports` reads the import table; the rest finds words and
+statements. Whatever is not read with certainty raises `Unsure` (the file is then parsed whole) or
+errs on the side of "may be": never the other way.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+
+
+class Unsure(Exception):
+    """The text is not lexed with certainty (an unterminated string, say): parse it whole."""
+
+
+# ---- strings and comments blanked -----------------------------------------------------------
+_NOT_NEWLINE = re.compile(r"[^\r\n]")
+
+
+def code_only(text: str) -> str:
+    """`text` with every string literal and comment replaced by spaces; line breaks and offsets kept.
+
+    A scan with str.find over quotes and `#`: string prefixes need no handling (they change
+    neither where a string ends nor, for raw strings, which quotes a backslash escapes)."""
+    find = text.find
+    n = len(text)
+    out: List[str] = []
+    copied = pos = 0
+    single, double, hash_ = find("'"), find('"'), find("#")
+    while True:
+        if 0 <= single < pos:
+            single = find("'", pos)
+        if 0 <= double < pos:
+            double = find('"', pos)
+        if 0 <= hash_ < pos:
+            hash_ = find("#", pos)
+        p = n
+        for candidate in (single, double, hash_):
+            if 0 <= candidate < p:
+                p = candidate
+        if p == n:
+            break
+        char = text[p]
+        if char == "#":
+            end = find("\n", p)
+            end = n if end < 0 else end
+            cr = find("\r", p, end)
+            end = cr if cr >= 0 else end
+        elif text.startswith(char * 3, p):
+            end = _end_of_triple(text, p, char * 3)
+        else:
+            end = _end_of_single(text, p, char)
+        out.append(text[copied:p])
+        piece = text[p:end]
+        if "\r" in piece:
+            out.append(_NOT_NEWLINE.sub(" ", piece))
+        elif "\n" in piece:
+            out.append("\n".join([" " * len(line) for line in piece.split("\n")]))
+        else:
+            out.append(" " * (end - p))
+        copied = pos = end
+    out.append(text[copied:])
+    return "".join(out)
+
+
+def _escaped(text: str, at: int, floor: int) -> bool:
+    """Whether the character at `at` follows an odd run of backslashes (counted down to `floor`)."""
+    b = at
+    while b > floor and text[b - 1] == "\\":
+        b -= 1
+    return (at - b) % 2 == 1
+
+
+def _end_of_triple(text: str, p: int, quote: str) -> int:
+    j = p + 3
+    while True:
+        k = text.find(quote, j)
+        if k < 0:
+            raise Unsure("unterminated triple-quoted string")
+        if not _escaped(text, k, j):
+            return k + 3
+        j = k + 1
+
+
+def _end_of_single(text: str, p: int, quote: str) -> int:
+    j = p + 1
+    n = len(text)
+    while True:
+        k = text.find(quote, j)
+        limit = k if k >= 0 else n
+        nl = text.find("\n", j, limit)
+        cr = text.find("\r", j, limit)
+        if cr >= 0 and (nl < 0 or cr < nl):
+            nl = cr
+        if nl >= 0:  # a line break inside: only a backslash before it continues the string
+            if not _escaped(text, nl, j):
+                raise Unsure("line break in a string")
+            j = nl + (2 if text.startswith("\r\n", nl) else 1)
+            continue
+        if k < 0:
+            raise Unsure("unterminated string")
+        if not _escaped(text, k, j):
+            return k + 1
+        j = k + 1
+
+
+# ---- statements -----------------------------------------------------------------------------
+def depth(segment: str) -> int:
+    """Brackets opened minus brackets closed in a piece of code-only text."""
+    return (
+        segment.count("(") + segment.count("[") + segment.count("{")
+        - segment.count(")") - segment.count("]") - segment.count("}")
+    )
+
+
+def _starts(code: str, pattern: "re.Pattern[str]", start: int, end: int) -> List[int]:
+    """Offsets in code[start:end] (which begins at bracket depth 0) of the lines that `pattern`
+    (a line break and a lookahead) finds outside brackets and not continued by a backslash."""
+    found: List[int] = []
+    previous, level = start, 0
+    for match in pattern.finditer(code, start, end):
+        p = match.end()
+        level += depth(code[previous:p])
+        previous = p
+        if level != 0:
+            continue
+        q = p - 2 if code[p - 2:p] == "\r\n" else p - 1  # the line break before this line
+        if q > 0 and code[q - 1] == "\\":
+            continue
+        found.append(p)
+    return found
+
+
+def statement_starts(code: str) -> List[int]:
+    """Offsets of the lines that start top-level statements (and of the file's start)."""
+    return [0] + _starts(code, _TOP_LINE, 0, len(code))
+
+
+def logical_lines(code: str, start: int, end: int) -> List[int]:
+    """Starts of the logical lines of code[start:end] (which begins at bracket depth 0)."""
+    return [start] + _starts(code, _ANY_LINE, start, end)
+
+
+_ANY_LINE = re.compile(r"\n(?=[ \t]*[^\s)\]}])")
+_TOP_LINE = re.compile(r"\n(?=[^\s)\]}])")
+_CONTINUES = re.compile(r"(?:else|elif|except|finally)\b")
+_DEFINES = re.compile(r"(?:async[ \t]+)?(def|class)[\s\\]+(\w+)")
+_CLASSES = re.compile(r"class[\s\\]+(\w+)")
+
+
+def class_names(code: str, start: int, end: int) -> frozenset:
+    """Names of the classes defined (at any depth) in code[start:end]."""
+    return frozenset(m.group(1) for m in _CLASSES.finditer(code, start, end) if m.start() == 0 or not is_word_char(code[m.start() - 1]))
+_ANY_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[\s\\]+(\w+)", re.M)
+
+
+class Unit:
+    """A piece of a file the screen keeps or drops whole. The units partition the file:
+
+    - "module": a top-level statement that is not a definition (with its `else:`/`except:` parts);
+    - "def": a top-level function, with its decorators;
+    - "class": a top-level class's header (decorators, `class` line, docstring and any statement
+      of its body that is not a method); its methods follow as units of their own;
+    - "method": one method of the class at `parent`, with its decorators.
+    `classes` holds the names of the classes a unit defines (a class header: its class and every
+    class nested in it); `defines`, for module units, the functions and classes defined inside.
+    """
+
+    __slots__ = ("start", "end", "kind", "name", "parent", "classes", "defines")
+
+    def __init__(self, start: int, end: int, kind: str, name: str, parent: int, classes: frozenset, defines: frozenset = frozenset()) -> None:
+        self.start, self.end, self.kind, self.name, self.parent = start, end, kind, name, parent
+        self.classes, self.defines = classes, defines
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"Unit({self.kind} {self.name!r} {self.start}:{self.end})"
+
+
+def units(code: str) -> List[Unit]:
+    """Cut code-only text into units (see `Unit`)."""
+    starts = statement_starts(code)
+    bounds = list(zip(starts, starts[1:] + [len(code)]))
+    groups: List[List] = []  # [start, end, kind, name]
+    decorated: Optional[int] = None
+    for start, end in bounds:
+        head = code[start:start + 40]
+        if head.startswith("@"):
+            decorated = start if decorated is None else decorated
+            continue
+        if decorated is None and groups and _CONTINUES.match(head):
+            groups[-1][1] = end  # `else:` / `except:` belong to the statement before
+            continue
+        match = _DEFINES.match(head)
+        first = decorated if decorated is not None else start
+        decorated = None
+        if match is None:
+            groups.append([first, end, "module", ""])  # every top-level statement is a unit of its own
+        else:
+            groups.append([first, end, "class" if match.group(1) == "class" else "def", match.group(2)])
+    if decorated is not None:
+        groups.append([decorated, len(code), "module", ""])
+    out: List[Unit] = []
+    for start, end, kind, name in groups:
+        text = code[start:end]
+        if kind == "module":
+            defines = frozenset(_ANY_DEF.findall(text)) if ("def" in text or "class" in text) else frozenset()
+            out.append(Unit(start, end, kind, "", -1, class_names(code, start, end), defines))
+        elif kind == "def":
+            out.append(Unit(start, end, kind, name, -1, class_names(code, start, end)))
+        else:
+            out.extend(_class_units(code, start, end, name, len(out)))
+    return out
+
+
+def _class_units(code: str, start: int, end: int, name: str, index: int) -> List[Unit]:
+    """A class's header unit and one unit per method (none when the body is not a plain block)."""
+    whole = [Unit(start, end, "class", name, -1, class_names(code, start, end) | {name})]
+    keyword = _DEFINES.search(code, start, end)
+    if keyword is None:
+        return whole
+    # The header ends at the first line break outside brackets and not after a backslash.
+    level, at = 0, keyword.start()
+    while True:
+        newline = code.find("\n", at, end)
+        if newline < 0:
+            return whole
+        level += depth(code[at:newline])
+        at = newline + 1
+        if level == 0 and not code[:newline].rstrip("\r").endswith("\\"):
+            break
+    found = _ANY_LINE.search(code, newline, end)
+    if found is None:
+        return whole
+    body = found.end()
+    indent_match = re.match(r"[ \t]*", code[body:body + 200])
+    indent = indent_match.group() if indent_match else ""
+    if not indent:
+        return whole  # `class A: pass`, or something odd: keep the class whole
+    members = [body] + _starts(code, re.compile(r"\n(?=" + re.escape(indent) + r"[^\s)\]}])"), body, end)
+    # Every non-blank line of the body must be indented at least as deep as its first line.
+    if re.search(r"\n(?!" + re.escape(indent) + r")[ \t]*[^\s]", code[body - 1:end]):
+        return whole
+    pieces: List[List] = []  # [start, end, kind, name]
+    decorated: Optional[int] = None
+    for i, p in enumerate(members):
+        q = members[i + 1] if i + 1 < len(members) else end
+        head = code[p + len(indent):p + len(indent) + 40]
+        if head.startswith("@"):
+            decorated = p if decorated is None else decorated
+            continue
+        match = _DEFINES.match(head)
+        first = decorated if decorated is not None else p
+        decorated = None
+        if match is not None and match.group(1) == "def":
+            pieces.append([first, q, "method", match.group(2)])
+        elif pieces and pieces[-1][2] == "attrs":
+            pieces[-1][1] = q
+        else:
+            pieces.append([first, q, "attrs", ""])
+    if decorated is not None:
+        pieces.append([decorated, end, "attrs", ""])
+    methods = [piece for piece in pieces if piece[2] == "method"]
+    if not methods:
+        return whole
+    # The header unit is the class's text less its methods: one unit must be contiguous, so any
+    # statement between methods stays with the method before it (it is kept whenever that is).
+    out = [Unit(start, methods[0][0], "class", name, -1, whole[0].classes)]
+    for i, (m_start, _m_end, _kind, m_name) in enumerate(methods):
+        m_end = methods[i + 1][0] if i + 1 < len(methods) else end
+        out.append(Unit(m_start, m_end, "method", m_name, index, class_names(code, m_start, m_end)))
+    return out
+
+
+def longest_statement(code: str, source: str) -> int:
+    """A bound on how deep any statement of `source` (its code-only text `code`) can nest its
+    syntax tree: over its logical lines, the non-blank characters plus twice the indentation.
+    (Every level of an expression costs at least one character, every level of blocks at least
+    one column of indentation and adds at most two levels; a string is a leaf, except an
+    f-string, whose expressions count in full.)"""
+    starts = logical_lines(code, 0, len(code))
+    deepest = 0
+    for start, end in zip(starts, starts[1:] + [len(code)]):
+        if end - start <= deepest:
+            continue  # cannot beat the best so far
+        piece = code[start:end]
+        if _F_STRING.search(source, start, end):
+            piece = source[start:end]
+        indent = len(piece) - len(piece.lstrip(" \t"))
+        blank = piece.count(" ") + piece.count("\t") + piece.count("\n") + piece.count("\r") + piece.count("\f")
+        deepest = max(deepest, len(piece) - blank + 2 * indent)
+    return deepest
+
+
+_F_STRING = re.compile(r"(?<![\w])[rRbB]?[fF][rRbB]?['\"]")
+
+
+# ---- words ----------------------------------------------------------------------------------
+_STEMS: Dict[str, "re.Pattern[str]"] = {}
+
+
+def is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def words(code: str, stem: str, start: int = 0, end: Optional[int] = None) -> Iterable[Tuple[int, str]]:
+    """(offset, word) of every whole word that begins with `stem` in code[start:end]."""
+    end = len(code) if end is None else end
+    pattern = _STEMS.get(stem)
+    if pattern is None:
+        pattern = _STEMS[stem] = re.compile(re.escape(stem) + r"\w*")
+    for match in pattern.finditer(code, start, end):
+        p = match.start()
+        if p == 0 or not is_word_char(code[p - 1]):
+            yield p, match.group()
+
+
+def has_word(code: str, word: str, start: int = 0, end: Optional[int] = None) -> bool:
+    """Whether `word` occurs as a whole word in code[start:end]."""
+    return any(found == word for _, found in words(code, word, start, end))
+
+
+SPACE = " \t\r\n\f\\"
+
+
+def receiver(code: str, p: int) -> Optional[List[str]]:
+    """The dotted names before the word at `p`: [] for a bare name, ["torch", "nn", "init"] for
+    `torch.nn.init.zeros_`, None when the receiver is not a plain chain (`f().x`, `a[0].x`)."""
+    chain: List[str] = []
+    i = p
+    while True:
+        j = i - 1
+        while j >= 0 and code[j] in SPACE:
+            j -= 1
+        if j < 0 or code[j] != ".":
+            return chain
+        j -= 1
+        while j >= 0 and code[j] in SPACE:
+            j -= 1
+        stop = j + 1
+        while j >= 0 and is_word_char(code[j]):
+            j -= 1
+        word = code[j + 1:stop]
+        if not word or word[0].isdigit():
+            return None
+        chain.insert(0, word)
+        i = j + 1
+
+
+def called(code: str, p: int, word: str) -> bool:
+    """Whether the word at `p` is followed by `(` (a call)."""
+    i = p + len(word)
+    while i < len(code) and code[i] in SPACE:
+        i += 1
+    return i < len(code) and code[i] == "("
+
+
+# ---- the import table -----------------------------------------------------------------------
+_NAMES_TAIL = re.compile(r"[\s\\]*(\([^)]*\)|(?:[^;\n\\]|\\\r?\n)*)")
+_DOTTED = re.compile(r"\w+(?:\.\w+)*")
+_WORD = re.compile(r"\w+")
+_BLANKS = re.compile(r"[\s\\]+")
+_AS = re.compile(r"[\s\\]+as[\s\\]+")
+_FROM_MODULE = re.compile(r"from((?:[^;\n\\]|\\\r?\n)*?)$")
+
+
+def imports(code: str) -> Optional[Dict[str, Set[str]]]:
+    """Local name -> every qualified name an import statement may bind it to, read as
+    `initlint.imports.ImportTable.add` reads them (star imports bind nothing; relative ones keep
+    their dots); None when some import is not understood."""
+    table: Dict[str, Set[str]] = {}
+    for at, _word in words(code, "import"):
+        if _word != "import":
+            continue
+        names = _import_names(code, at + len("import"))
+        if names is None:
+            return None
+        line = code.rfind("\n", 0, at) + 1
+        while line > 1 and code[line - 2] == "\\":  # a backslash continues the line before
+            line = code.rfind("\n", 0, line - 1) + 1
+        head = code[line:at]
+        semicolon = head.rfind(";")
+        head = head[semicolon + 1:] if semicolon >= 0 else head
+        origin = _FROM_MODULE.search(head)
+        while origin is not None and origin.start() > 0 and is_word_char(head[origin.start() - 1]):
+            origin = _FROM_MODULE.search(head, origin.start() + 1)  # `datafrom`: not the keyword
+        if origin is not None:
+            module = _BLANKS.sub("", origin.group(1))
+            if names == ["*"]:
+                continue
+            dots = len(module) - len(module.lstrip("."))
+            if module[dots:] and not _DOTTED.fullmatch(module[dots:]):
+                return None
+            for name in names:
+                parts = _AS.split(name)
+                if len(parts) > 2 or not all(_WORD.fullmatch(part) for part in parts):
+                    return None
+                # As ImportTable.add: `from ... import x` -> `...x`, `from .m import x` -> `.m.x`.
+                bound = f"{module}.{parts[0]}" if module and not module.endswith(".") else f"{module}{parts[0]}"
+                table.setdefault(parts[-1], set()).add(bound)
+            continue
+        for name in names:
+            parts = _AS.split(name)
+            dotted = _BLANKS.sub("", parts[0])
+            if len(parts) > 2 or not _DOTTED.fullmatch(dotted) or (len(parts) == 2 and not _WORD.fullmatch(parts[1])):
+                return None
+            if len(parts) == 2:
+                table.setdefault(parts[1], set()).add(dotted)
+            else:
+                head_name = dotted.split(".", 1)[0]
+                table.setdefault(head_name, set()).add(head_name)
+    return table
+
+
+def _import_names(code: str, at: int) -> Optional[List[str]]:
+    match = _NAMES_TAIL.match(code, at)
+    text = match.group(1) if match else ""
+    if text.startswith("("):
+        if not text.endswith(")"):
+            return None
+        text = text[1:-1]
+    items = [item.strip(SPACE) for item in text.split(",")]
+    if items and not items[-1]:
+        items.pop()  # a trailing comma
+    if not items or not all(items):
+        return None
+    return items
+
+
+def canonical(qualified: str, init_modules: Iterable[str]) -> str:
+    """`initlint.imports.ImportTable.canonical`, for text (tests/test_screen.py checks they agree)."""
+    for module in ("torch.nn.init", *init_modules):
+        if qualified.startswith(module + "."):
+            return "torch.nn.init." + qualified[len(module) + 1:]
+        if qualified.startswith(".") and module != "torch.nn.init":
+            tail = qualified.lstrip(".")
+            for i in range(module.count(".") + 1):
+                suffix = module.split(".", i)[-1]
+                if suffix and tail.startswith(suffix + "."):
+                    return "torch.nn.init." + tail[len(suffix) + 1:]
+    for prefix, into in (("torch.nn.modules.", "torch.nn."), ("torch.nn.parameter.", "torch.nn."), ("torch.functional.", "torch.")):
+        if qualified.startswith(prefix):
+            return into + qualified.rsplit(".", 1)[-1]
+    return qualified
+
+
+# ---- assignments ----------------------------------------------------------------------------
+_TARGET = re.compile(r"(\w+)[\s\\)]*(?::[^=]*)?=(?!=)")
+
+
+def assigned(text: str, bare: bool = False) -> Set[str]:
+    """The last names of everything `text` may bind with `=` (a superset: keyword arguments and
+    annotations count too); with `bare`, only names not reached through a dot (`x`, not `self.x`)."""
+    found: Set[str] = set()
+    for match in _TARGET.finditer(text):
+        p = match.start()
+        if p and is_word_char(text[p - 1]):
+            continue
+        if bare:
+            j = p - 1
+            while j >= 0 and text[j] in SPACE:
+                j -= 1
+            if j >= 0 and text[j] == ".":
+                continue
+        found.add(match.group(1))
+    return found
+
+
+def bisect_units(starts: List[int], offset: int) -> int:
+    """Index of the unit holding `offset`, given the units' starts."""
+    return bisect.bisect_right(starts, offset) - 1
