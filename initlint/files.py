@@ -10,7 +10,7 @@ from typing import Iterable, List, Set, Tuple
 
 from initlint.config import Settings, relative
 
-SOURCE_SUFFIXES = (".py", ".pyi")
+SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovery:
             add(path)
         else:
             errors.append((raw, "broken symbolic link"))
-    return Discovery(tuple(sorted(files)), tuple(errors))
+    return Discovery(tuple(sorted(files)), tuple(dict.fromkeys(errors)))  # a path named and walked: once
 
 
 def _walk(top: str, settings: Settings, add, errors: List[Tuple[str, str]]) -> None:
@@ -107,7 +107,7 @@ def _walk(top: str, settings: Settings, add, errors: List[Tuple[str, str]]) -> N
             if os.path.isdir(full):  # `x.py/` is a folder, not a file
                 continue
             if not os.path.exists(full):
-                errors.append((full, "broken symbolic link"))
+                errors.append((os.path.normpath(full), "broken symbolic link"))  # shown as `a.py`, not `./a.py`
                 continue
             add(full)
 
