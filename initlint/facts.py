@@ -212,7 +212,8 @@ class Collector(cst.CSTVisitor):
         self.classes: List[ClassInfo] = []
         self.loops: List[Loop] = []
         self.guards: List[Guard] = []
-        # id(scope) -> bare names bound to trainable tensors in that function
+        # id(function node) -> bare names bound to trainable tensors in that function. The node, not
+        # the Scope: a finished Scope is freed and its id() reused by the next function's.
         self.local_trainables: Dict[int, Set[str]] = {}
 
     # ---- structure -------------------------------------------------------------------------
@@ -344,7 +345,7 @@ class Collector(cst.CSTVisitor):
                 self.facts.random_trainables.add(name)
             if trainable:
                 self.facts.trainables.add(name)
-                self.local_trainables.setdefault(id(self.scope), set()).add(name)
+                self.local_trainables.setdefault(id(self.scope.node), set()).add(name)
         info = self._constant_tensor(inner)
         if info is not None:
             how, constant, text, shape, requires_grad, shape_text = info
@@ -457,7 +458,7 @@ class Collector(cst.CSTVisitor):
             return False
         if "." in name:
             return name in self.facts.trainables
-        return name in self.local_trainables.get(id(self.scope), set())
+        return name in self.local_trainables.get(id(self.scope.node), set())
 
     def _repeated(self, value: cst.BaseExpression, depth: int = 0):
         """(method, args) when `value` repeats one row or column, following names bound in this file."""

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -29,6 +30,9 @@ TAIL_BYTES = 4000
 IMPORT_ALLOWANCE = 120.0  # seconds torch's import may take on top of the timeout
 POLL = 0.05
 PREAMBLE = ("starting", "importing torch")  # the worker's phases before the user's code runs
+# Every worker gets a token in its environment; whatever it starts inherits it, so processes that
+# left the worker's process group (a new session, a double fork) can still be found and killed.
+_TOKEN = "INITLINT_RUNTIME_TOKEN"
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -71,6 +75,24 @@ def _kill_group(pid: int) -> None:
         pass
 
 
+def _kill_marked(token: str) -> None:
+    """SIGKILL every process whose environment carries this worker's token (Linux /proc; elsewhere
+    the process-group kill is all there is)."""
+    needle = f"{_TOKEN}={token}".encode()
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                marked = needle in handle.read().split(b"\0")
+            if marked:
+                os.kill(int(entry), signal.SIGKILL)
+        except OSError:  # gone meanwhile, or another user's process
+            continue
+
+
 def _tail(path: str) -> str:
     try:
         with open(path, "rb") as handle:
@@ -103,11 +125,12 @@ def run(label: str, request: Dict[str, Any], timeout: float) -> Result:
         with open(request_path, "w", encoding="utf-8") as handle:
             json.dump(request, handle)
         timed_out = False
+        token = uuid.uuid4().hex
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "initlint.runtime.worker", request_path, result_path],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, env=_environment(request.get("threads")),
+                start_new_session=True, env=dict(_environment(request.get("threads")), **{_TOKEN: token}),
             )
             try:
                 code, timed_out = _wait(process, result_path, timeout)
@@ -117,6 +140,7 @@ def run(label: str, request: Dict[str, Any], timeout: float) -> Result:
                 raise
             finally:
                 _kill_group(process.pid)  # strays: whatever the user's code spawned
+                _kill_marked(token)  # and those of them that left the group
         data = _read(result_path)
         output = _tail(log_path)
     return _describe(label, data, code, timed_out, timeout, output, time.monotonic() - started)
