@@ -380,6 +380,14 @@ def _named(file: _File, hops: Dict[int, int], new: List[int]) -> List[Tuple[int,
     them here only saves rounds)."""
     found: List[Tuple[int, int]] = []
     code = file.code
+    # Indexed once, so that a file of many units costs linear, not quadratic, time.
+    defs: Dict[str, List[int]] = {}
+    methods: Dict[str, List[int]] = {}
+    for index, other in enumerate(file.units):
+        if other.kind == "def":
+            defs.setdefault(other.name, []).append(index)
+        elif other.kind == "method":
+            methods.setdefault(other.name, []).append(index)
     for i in new:
         hop = hops[i]
         if hop >= _HOPS:
@@ -389,11 +397,9 @@ def _named(file: _File, hops: Dict[int, int], new: List[int]) -> List[Tuple[int,
         names = set(_WORD.findall(text))
         attributes = set(_ATTRIBUTE.findall(text))
         owners = _class_chain(file, unit.parent if unit.kind == "method" else i)
-        for index, other in enumerate(file.units):
-            if other.kind == "def" and other.name in names:
-                found.append((index, hop + 1))
-            elif other.kind == "method" and other.name in attributes and other.parent in owners:
-                found.append((index, hop + 1))
+        hits = [index for name in names & defs.keys() for index in defs[name]]
+        hits += [index for name in attributes & methods.keys() for index in methods[name] if file.units[index].parent in owners]
+        found.extend((index, hop + 1) for index in sorted(hits))
     return found
 
 
