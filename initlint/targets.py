@@ -46,7 +46,7 @@ def layer_of(facts: FileFacts, site: Site, expr: cst.BaseExpression) -> Optional
             cls_name = site.scope.cls.name
         elif owner in facts.instances:
             cls_name = facts.instances[owner]
-        return _class_layer(facts, cls_name, attr, set())
+        return class_layer(facts, cls_name, attr, set())
     if isinstance(expr, cst.Name):  # `fc = nn.Linear(4, 8)` ... `fc.weight`
         for bound in reversed(facts.bindings.get(expr.value, [])):
             if isinstance(bound, cst.Call):
@@ -71,7 +71,8 @@ def layer_of(facts: FileFacts, site: Site, expr: cst.BaseExpression) -> Optional
     return None
 
 
-def _class_layer(facts: FileFacts, cls_name: Optional[str], attr: str, seen: set) -> Optional[Layer]:
+def class_layer(facts: FileFacts, cls_name: Optional[str], attr: str, seen: set) -> Optional[Layer]:
+    """`self.<attr>`'s layer in class `cls_name` of this file, or in one of its bases here."""
     info = facts.classes.get(cls_name or "")
     if info is None or info.name in seen:
         return None
@@ -79,7 +80,7 @@ def _class_layer(facts: FileFacts, cls_name: Optional[str], attr: str, seen: set
     if attr in info.layers:
         return info.layers[attr]
     for base in info.bases:
-        found = _class_layer(facts, base, attr, seen)
+        found = class_layer(facts, base, attr, seen)
         if found is not None:
             return found
     return None
@@ -105,17 +106,18 @@ def type_guards(facts: FileFacts, guards: Tuple[Guard, ...], var: str) -> List[s
     for guard in guards:
         if not guard.positive:
             continue
-        for test in _conjuncts(guard.test):
+        for test in conjuncts(guard.test):
             found.extend(_types_in(facts, test, var))
     return found
 
 
-def _conjuncts(test: cst.BaseExpression) -> List[cst.BaseExpression]:
+def conjuncts(test: cst.BaseExpression) -> List[cst.BaseExpression]:
+    """The parts of an `and`/`or` test, each judged on its own."""
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-        return _conjuncts(test.left) + _conjuncts(test.right)
+        return conjuncts(test.left) + conjuncts(test.right)
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.Or):
         # `isinstance(m, A) or isinstance(m, B)`: either.
-        return _conjuncts(test.left) + _conjuncts(test.right)
+        return conjuncts(test.left) + conjuncts(test.right)
     return [test]
 
 
@@ -175,7 +177,7 @@ def name_guard(guards: Tuple[Guard, ...], label: Optional[str]) -> Optional[str]
         return None
     kept = None
     for guard in guards:
-        for test in _conjuncts(guard.test):
+        for test in conjuncts(guard.test):
             words = _name_words(test, label)
             if not words:
                 continue
@@ -204,12 +206,13 @@ def _name_words(test: cst.BaseExpression, label: str) -> List[str]:
     if not any(n == label or n.startswith(label + ".") for n in exprs.names_in(test)):
         return []
     words: List[str] = []
-    for node in _strings(test):
+    for node in string_literals(test):
         words.append(node)
     return words
 
 
-def _strings(node: cst.CSTNode) -> List[str]:
+def string_literals(node: cst.CSTNode) -> List[str]:
+    """Every plain string literal inside a node."""
     found: List[str] = []
     stack = [node]
     while stack:
@@ -225,7 +228,7 @@ def _strings(node: cst.CSTNode) -> List[str]:
 def dim_guard(guards: Tuple[Guard, ...], var: str) -> Optional[str]:
     """"matrix" for `p.dim() > 1` / `p.ndim >= 2`, "vector" for `p.dim() == 1` / `< 2` (sign-aware)."""
     for guard in guards:
-        for test in _conjuncts(guard.test):
+        for test in conjuncts(guard.test):
             if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
                 continue
             left = exprs.code(test.left).replace(" ", "")
@@ -305,7 +308,7 @@ def _walked_module(facts: FileFacts, site: Site, var: str, attr: str, walker: st
     if not types:
         if walker == "apply":
             return Subject(EVERY_WEIGHT, f"the weight of every module {var}", walker=walker)
-        return Subject(EVERY_WEIGHT, f"the weight of every module", walker=walker)
+        return Subject(EVERY_WEIGHT, "the weight of every module", walker=walker)
     if any(torch_api.is_norm_class(t) or "norm" in t.lower() for t in types):
         return Subject(NORM, f"{var}.{attr}")
     matrix = [t for t in types if t in torch_api.MATRIX_LAYERS or t in torch_api.RECURRENT_LAYERS or t in ("Linear", "Conv", "Conv2d", "Conv1d", "Conv3d", "ConvTranspose")]

@@ -118,7 +118,7 @@ class DeadZeroLayer(Rule):
         fed: Dict[str, Dict[str, str]] = {}
         for key, site in weights.items():
             cls_name, attr = key
-            layer = targets._class_layer(facts, cls_name, attr, set())
+            layer = targets.class_layer(facts, cls_name, attr, set())
             no_bias = layer is not None and exprs.is_false(exprs.keyword(layer.call, "bias"))
             if key not in biases and not no_bias:
                 continue
@@ -261,7 +261,7 @@ class _ReluFlow(cst.CSTVisitor):
                 return f".{method}(min=0)", [receiver]
         callee = dotted_name(call.func)
         if callee and callee.startswith("self.") and callee.count(".") == 1 and args:
-            layer = targets._class_layer(self.facts, self.cls_name, callee[5:], set())
+            layer = targets.class_layer(self.facts, self.cls_name, callee[5:], set())
             if layer is not None and layer.qualname in torch_api.RELU_MODULES:
                 return f"nn.{layer.qualname.rsplit('.', 1)[-1]}", args[:1]
         return None

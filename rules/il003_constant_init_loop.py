@@ -43,7 +43,7 @@ def _string_selection(test: cst.BaseExpression) -> bool:
     text = exprs.code(test)
     if "class" in text or "__name__" in text:
         return False
-    strings = [s.lower() for s in targets._strings(test)]
+    strings = [s.lower() for s in targets.string_literals(test)]
     if not strings or any("weight" in s or "bias" in s for s in strings):
         return False
     if isinstance(test, cst.Comparison):
@@ -60,11 +60,11 @@ def _selects_by_name(site: Site) -> bool:
     for guard in site.guards:
         if not guard.positive:
             continue
-        if any(_string_selection(test) for test in targets._conjuncts(guard.test)):
+        if any(_string_selection(test) for test in targets.conjuncts(guard.test)):
             return True
         if any(n == name or n.startswith(name + ".") for n in exprs.names_in(guard.test) for name in names):
             # `if "weight" in name` picks every weight: that is the model, not one layer.
-            if not any("weight" in text.lower() for text in targets._strings(guard.test)):
+            if not any("weight" in text.lower() for text in targets.string_literals(guard.test)):
                 return True
     return False
 
