@@ -20,8 +20,10 @@ from initlint.screen import (
     RANDOM_WORDS,
     TRAINABLE_WORDS,
     _SLICE,
+    _WHOLE_SLICE_TARGET,
 )
 from initlint.textscan import (
+    Lazy,
     SPACE,
     Unit,
     assigned,
@@ -55,13 +57,11 @@ NEEDS: Dict[str, Optional[Sequence[str]]] = {
 
 
 # ---- anchors --------------------------------------------------------------------------------
-_WEIGHT_ATTRIBUTE = re.compile(r"\.[\s\\]*weight\w*(?:[\s\\]*\.[\s\\]*data)?[\s\\)]*(?::[^=]*)?=(?!=)")
-_WEIGHT_TARGET = re.compile(r"\.[\s\\]*(?:data|weight|bias)[\s\\)]*(?::[^=]*)?=(?!=)")
-_WHOLE = r"[\s\\(]*(?:\.\.\.|:[\s\\]*(?::[^,\]\[]*)?)[\s\\)]*"
-_WHOLE_SLICE_TARGET = re.compile(rf"\[{_WHOLE}(?:,{_WHOLE})*,?[\s\\]*\][\s\\)]*(?::[^=]*)?=(?!=)")
-_NUMBER_VALUE = re.compile(r"=(?!=)[\s\\(+-]*(?:\d|\.\d|True\b|False\b)")
-_BARE_VALUE = re.compile(r"=(?!=)[\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*\w+)[\s\\)]*$")
-_FIRST_ARGUMENT = re.compile(r"[\s\\]*\([\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*\w+)")
+_WEIGHT_ATTRIBUTE = Lazy(r"\.[\s\\]*weight\w*(?:[\s\\]*\.[\s\\]*data)?[\s\\)]*(?::[^=]*)?=(?!=)")
+_WEIGHT_TARGET = Lazy(r"\.[\s\\]*(?:data|weight|bias)[\s\\)]*(?::[^=]*)?=(?!=)")
+_NUMBER_VALUE = Lazy(r"=(?!=)[\s\\(+-]*(?:\d|\.\d|True\b|False\b)")
+_BARE_VALUE = Lazy(r"=(?!=)[\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*\w+)[\s\\)]*$")
+_FIRST_ARGUMENT = Lazy(r"[\s\\]*\([\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*\w+)")
 
 
 class _File:
@@ -251,9 +251,9 @@ def _copy_may_be_site(file: _File, p: int, chain: Optional[List[str]], ctor_name
     return _bound_to(file, source, ctor_names, 3) or (into_parameter and _bound_to(file, source, repeat_names, 0))
 
 
-_BLANKS = re.compile(r"[\s\\]+")
-_PASSED = re.compile(r"(?:Parameter|copy_)[\s\\]*\([\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*\w+)[\s\\)]*[,)]")
-_REGISTERED = re.compile(r"register_parameter[\s\\]*\([^,()]*,[\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*\w+)[\s\\)]*[,)]")
+_BLANKS = Lazy(r"[\s\\]+")
+_PASSED = Lazy(r"(?:Parameter|copy_)[\s\\]*\([\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*\w+)[\s\\)]*[,)]")
+_REGISTERED = Lazy(r"register_parameter[\s\\]*\([^,()]*,[\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*\w+)[\s\\)]*[,)]")
 
 
 def _passed_names(file: _File, trainable_names: Set[str], parameters: Iterable[str]) -> List[Tuple[int, str]]:
@@ -386,7 +386,7 @@ def _walkers(file: _File) -> Set[int]:
     return out
 
 
-_DEF_PARAMETERS = re.compile(r"\bdef[\s\\]+\w+[\s\\]*\(")
+_DEF_PARAMETERS = Lazy(r"\bdef[\s\\]+\w+[\s\\]*\(")
 def _parameters(code: str, unit: Unit) -> Optional[List[str]]:
     """The parameter names of a def unit (None when its header is not read with certainty)."""
     match = _DEF_PARAMETERS.search(code, unit.start, unit.end)

@@ -326,9 +326,11 @@ def lint_file(path: str, settings: Settings) -> FileResult:
         return FileResult(path, (file_error(IO_ERROR, path, f"cannot read: {error}"),))
     if SCREEN and not screen.may_match(source, settings.extend_init_modules):
         return FileResult(path, ())  # nothing to check: cheaper than a cache lookup
-    from initlint import cache
+    store = None
+    if not settings.no_cache:
+        from initlint import cache  # (hashlib and pickle: not for --no-cache)
 
-    store = cache.for_settings(settings)
+        store = cache.for_settings(settings)
     key = None
     if store is not None:
         key = store.key(data, os.path.splitext(path)[1], applied_codes(path, settings))

@@ -5,13 +5,16 @@ visit), and most code holds nothing a rule reports. Every finding is made at a *
 (IL001-IL003, IL005: a tensor set to a constant, or to repeated rows) or at a walk of the module
 tree in an `__init__` (IL004). The screen keeps a superset of the code they need, in two steps.
 
-1. **Files** (`may_match`: substring tests, no parse). A site needs one of these spellings: an
-   nn.init constant function (`constant_`, `ones_`, `zeros_` or their bare forms); `.fill_()`,
-   `.zero_()`, `.copy_()`; a constant constructor (`zeros`, `ones`, `full`, `*_like`, `new_*`); a
-   whole-slice write (`w[:] = 1`, `w[...] = 0`); a repetition (`repeat`, `expand`, `tile`,
-   `broadcast_to`). An IL004 walk needs `__init__` and `apply`, `modules`, `children` or
-   `parameters`. An alias (`from torch.nn.init import zeros_ as z`) still spells the name in its
-   import. A file with none of these is never parsed (and libcst never imported for it).
+1. **Files** (`may_match`: substring tests, no parse). Each kind of site needs its spellings,
+   together: `.fill_()`, `.zero_()` or `.copy_()`; an nn.init constant function (`constant_`,
+   `ones_`, `zeros_` or their bare forms) and `init` (the module it must resolve to, or the
+   import of an alias, spells it); a constant constructor (`zeros`, `ones`, `full`, `*_like`,
+   `new_*`) and `Parameter`, `requires_grad`, `register_parameter` or a write to `.weight`,
+   `.data`, `.bias`; a repetition (`repeat`, `expand`, `tile`, `broadcast_to`) and one of those
+   or `weight` (the collector counts repeated rows only into a parameter); a whole-slice write
+   (`w[:] = ...`). An IL004 walk needs `__init__` and a call `.apply(`, `.modules(`, `.children(`,
+   `.parameters(` (or their `named_` forms). A file with none of these is never parsed (nor is
+   libcst imported for it).
 
 2. **Definitions** (`plan`). Strings and comments are blanked (code in a docstring never counts)
    and the file is cut into *units* (`textscan.units`): top-level statements, top-level
@@ -66,10 +69,10 @@ module its anchors, and the tracking the facts it reads.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 from initlint import torch_api
+from initlint.textscan import Lazy
 
 if TYPE_CHECKING:  # pragma: no cover
     from initlint.slicing import Plan
@@ -88,15 +91,29 @@ MATMUL_WORDS = ("@", "matmul", "mm", "bmm", "addmm", "einsum", "tensordot", "lin
 RANDOM_WORDS = tuple(sorted(torch_api.RANDOM_METHODS | set(torch_api.RANDOM_INIT_SUFFIXES))) + ("copy_",)
 TRAINABLE_WORDS = ("Parameter", "requires_grad", "register_parameter")
 
-_FILE_STEMS = ("constant", "ones", "zeros", "fill_", "zero_", "copy_", "full", "new_", "repeat", "expand", "tile", "broadcast_to")
-_SLICE = re.compile(r"\[[\s\\(]*(?::|\.\.\.)")
+_SLICE = Lazy(r"\[[\s\\(]*(?::|\.\.\.)")
+_WHOLE = r"[\s\\(]*(?:\.\.\.|:[\s\\]*(?::[^,\]\[]*)?)[\s\\)]*"
+_WHOLE_SLICE_TARGET = Lazy(rf"\[{_WHOLE}(?:,{_WHOLE})*,?[\s\\]*\][\s\\)]*(?::[^=]*)?=(?!=)")
+_WEIGHT_WRITE = Lazy(r"\.[\s\\]*(?:weight|data|bias)\b[\s\\)]*(?::[^=\n]*)?=(?!=)")
+_WALK_CALL = Lazy(r"\.[\s\\]*(?:apply|modules|named_modules|children|named_children|parameters|named_parameters)[\s\\]*\(")
 
 
 def may_match(source: str, extend_init_modules: Sequence[str] = ()) -> bool:
-    """False only when no rule can report anything in `source` (substring tests: fast)."""
-    if any(stem in source for stem in _FILE_STEMS) or _SLICE.search(source) is not None:
-        return True
-    return "__init__" in source and any(word in source for word in WALKS)
+    """False only when no rule can report anything in `source`: substring and literal-led
+    regular expression tests on the raw text (strings and comments included: a superset), one
+    per family of sites, as the module docstring lists them."""
+    if "fill_" in source or "zero_" in source or "copy_" in source:
+        return True  # .fill_(), .zero_(), .copy_()
+    if ("constant" in source or "ones" in source or "zeros" in source) and ("init" in source or extend_init_modules):
+        return True  # an nn.init constant function: its module path (or an alias's import) spells `init`
+    trainable = "Parameter" in source or "requires_grad" in source or "register_parameter" in source
+    if ("zeros" in source or "ones" in source or "full" in source or "new_" in source) and (trainable or _WEIGHT_WRITE.search(source)):
+        return True  # a constant tensor made a parameter, or written to a .weight/.data/.bias
+    if ("repeat" in source or "expand" in source or "tile" in source or "broadcast_to" in source) and (trainable or "weight" in source):
+        return True  # repeated rows put into a parameter: Parameter(...), a .weight, a trainable name
+    if "[" in source and _WHOLE_SLICE_TARGET.search(source):
+        return True  # w[:] = ..., w[...] = ...
+    return "__init__" in source and _WALK_CALL.search(source) is not None  # IL004: a walk of the tree
 
 
 def plan(source: str, extend_init_modules: Sequence[str] = (), why: Optional[Dict[int, List[str]]] = None) -> Optional["Plan"]:

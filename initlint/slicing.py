@@ -26,6 +26,7 @@ from initlint.screen import (
     MATMUL_WORDS,
 )
 from initlint.textscan import (
+    Lazy,
     SPACE,
     Unit,
     Unsure,
@@ -174,12 +175,11 @@ class Plan:
         return [i for i, (u, k) in enumerate(zip(self.file.units, self.keep)) if u.parent < 0 and (k or u.classes)]
 
 
-_LINE_BREAKS_ONLY = re.compile(r"[^\r\n]+")
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE_BREAK = Lazy(r"\r\n|\r|\n")
 # Facts that IL002's zero-hidden-matrix check reads whole (`_derived`, `_mentions_random_trainable`,
 # its loop over the matrix products).
 _FLOWS = frozenset({"bindings", "matmuls", "trainables", "random_trainables"})
-_TARGETS = re.compile(r"((?:\w+[\s\\]*\.[\s\\]*)*\w+)([\s\\)]*)(?::" + r"(?:[^=\n;\[(\\]|\\\r?\n|\\|\[[^\]=]*\]|\([^)=]*\))*" + r")?=(?!=)")
+_TARGETS = Lazy(r"((?:\w+[\s\\]*\.[\s\\]*)*\w+)([\s\\)]*)(?::" + r"(?:[^=\n;\[(\\]|\\\r?\n|\\|\[[^\]=]*\]|\([^)=]*\))*" + r")?=(?!=)")
 
 
 def _targets(file: _File, start: int, end: int) -> Set[str]:
@@ -270,7 +270,7 @@ def _hidden_flow(file: _File, names: Set[str]) -> Optional[Set[int]]:
 
 
 
-_CLASS_HEADER = re.compile(r"\bclass[\s\\]+(\w+)[\s\\]*(\()?")
+_CLASS_HEADER = Lazy(r"\bclass[\s\\]+(\w+)[\s\\]*(\()?")
 
 
 def build(source: str, extend_init_modules: Sequence[str] = (), why: Optional[Dict[int, List[str]]] = None) -> Optional[Plan]:
@@ -306,8 +306,8 @@ def build(source: str, extend_init_modules: Sequence[str] = (), why: Optional[Di
 # it looks up); the classes where IL004 may report look further (its fixes follow every callee).
 _HOPS = 3
 _CANDIDATE_HOPS = 25
-_WORD = re.compile(r"\w+")
-_ATTRIBUTE = re.compile(r"\.[\s\\]*(\w+)")
+_WORD = Lazy(r"\w+")
+_ATTRIBUTE = Lazy(r"\.[\s\\]*(\w+)")
 
 
 def _keep(file: _File, keep: List[bool], hops: Dict[int, int], items: Iterable[Tuple[int, Optional[int]]]) -> None:
@@ -370,7 +370,7 @@ def _bases(file: _File, index: int) -> List[int]:
     return [i for i, u in enumerate(file.units) if u.kind == "class" and u.name in named and i != index]
 
 
-_HEADER_ARGS = re.compile(r"\bclass[\s\\]+\w+[\s\\]*\(([^)]*)\)")
+_HEADER_ARGS = Lazy(r"\bclass[\s\\]+\w+[\s\\]*\(([^)]*)\)")
 
 
 def _named(file: _File, hops: Dict[int, int], new: List[int]) -> List[Tuple[int, int]]:

@@ -13,12 +13,25 @@ import re
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 
+class Lazy:
+    """A regular expression compiled on first use: compiling them all at import would cost a run
+    with nothing to check more than it does (re's compiler is written in Python)."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._pattern, self._flags = pattern, flags
+
+    def __getattr__(self, name: str):
+        method = getattr(re.compile(self._pattern, self._flags), name)
+        setattr(self, name, method)  # found directly from now on
+        return method
+
+
 class Unsure(Exception):
     """The text is not lexed with certainty (an unterminated string, say): parse it whole."""
 
 
 # ---- strings and comments blanked -----------------------------------------------------------
-_NOT_NEWLINE = re.compile(r"[^\r\n]")
+_NOT_NEWLINE = Lazy(r"[^\r\n]")
 
 
 def code_only(text: str) -> str:
@@ -145,17 +158,17 @@ def logical_lines(code: str, start: int, end: int) -> List[int]:
     return [start] + _starts(code, _ANY_LINE, start, end)
 
 
-_ANY_LINE = re.compile(r"\n(?=[ \t]*[^\s)\]}])")
-_TOP_LINE = re.compile(r"\n(?=[^\s)\]}])")
-_CONTINUES = re.compile(r"(?:else|elif|except|finally)\b")
-_DEFINES = re.compile(r"(?:async[ \t]+)?(def|class)[\s\\]+(\w+)")
-_CLASSES = re.compile(r"class[\s\\]+(\w+)")
+_ANY_LINE = Lazy(r"\n(?=[ \t]*[^\s)\]}])")
+_TOP_LINE = Lazy(r"\n(?=[^\s)\]}])")
+_CONTINUES = Lazy(r"(?:else|elif|except|finally)\b")
+_DEFINES = Lazy(r"(?:async[ \t]+)?(def|class)[\s\\]+(\w+)")
+_CLASSES = Lazy(r"class[\s\\]+(\w+)")
 
 
 def class_names(code: str, start: int, end: int) -> frozenset:
     """Names of the classes defined (at any depth) in code[start:end]."""
     return frozenset(m.group(1) for m in _CLASSES.finditer(code, start, end) if m.start() == 0 or not is_word_char(code[m.start() - 1]))
-_ANY_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[\s\\]+(\w+)", re.M)
+_ANY_DEF = Lazy(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[\s\\]+(\w+)", re.M)
 
 
 class Unit:
@@ -295,7 +308,7 @@ def longest_statement(code: str, source: str) -> int:
     return deepest
 
 
-_F_STRING = re.compile(r"(?<![\w])[rRbB]?[fF][rRbB]?['\"]")
+_F_STRING = Lazy(r"(?<![\w])[rRbB]?[fF][rRbB]?['\"]")
 
 
 # ---- words ----------------------------------------------------------------------------------
@@ -359,12 +372,12 @@ def called(code: str, p: int, word: str) -> bool:
 
 
 # ---- the import table -----------------------------------------------------------------------
-_NAMES_TAIL = re.compile(r"[\s\\]*(\([^)]*\)|(?:[^;\n\\]|\\\r?\n)*)")
-_DOTTED = re.compile(r"\w+(?:\.\w+)*")
-_WORD = re.compile(r"\w+")
-_BLANKS = re.compile(r"[\s\\]+")
-_AS = re.compile(r"[\s\\]+as[\s\\]+")
-_FROM_MODULE = re.compile(r"from((?:[^;\n\\]|\\\r?\n)*?)$")
+_NAMES_TAIL = Lazy(r"[\s\\]*(\([^)]*\)|(?:[^;\n\\]|\\\r?\n)*)")
+_DOTTED = Lazy(r"\w+(?:\.\w+)*")
+_WORD = Lazy(r"\w+")
+_BLANKS = Lazy(r"[\s\\]+")
+_AS = Lazy(r"[\s\\]+as[\s\\]+")
+_FROM_MODULE = Lazy(r"from((?:[^;\n\\]|\\\r?\n)*?)$")
 
 
 def imports(code: str) -> Optional[Dict[str, Set[str]]]:
@@ -448,7 +461,7 @@ def canonical(qualified: str, init_modules: Iterable[str]) -> str:
 
 
 # ---- assignments ----------------------------------------------------------------------------
-_TARGET = re.compile(r"(\w+)[\s\\)]*(?::[^=]*)?=(?!=)")
+_TARGET = Lazy(r"(\w+)[\s\\)]*(?::[^=]*)?=(?!=)")
 
 
 def assigned(text: str, bare: bool = False) -> Set[str]:

@@ -7,7 +7,7 @@ import re
 import sys
 from typing import TYPE_CHECKING, Dict, Optional, Set, Tuple
 
-from initlint.textscan import Unsure
+from initlint.textscan import Lazy, Unsure
 
 if TYPE_CHECKING:  # pragma: no cover
     from initlint.slicing import Plan
@@ -262,7 +262,7 @@ def collector(facts, plan: "Plan"):
     return type("_ScreenedCollector", (Collector,), hooks)(facts)
 
 
-_SIMPLE_BASES = re.compile(r"[\s\w.,]*")
+_SIMPLE_BASES = Lazy(r"[\s\w.,]*")
 
 
 def _bases_of(args: Optional[str], imports) -> Tuple[str, ...]:
