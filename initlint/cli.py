@@ -15,15 +15,31 @@ from initlint.diagnostic import FILE_ERROR_CODES, INTERNAL_ERROR, IO_ERROR, Diag
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
+# Commands whose module is imported only when they run (or when `--help` lists them): `initlint
+# check` on a clean file must not pay for the runtime command's imports.
+LAZY_COMMANDS = {"runtime": ("initlint.runtime.cli", "runtime_command")}
+
+
 class DefaultGroup(click.Group):
     """`initlint PATH...` means `initlint check PATH...`, as `ruff PATH` once meant `ruff check`."""
 
     def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
         if not args:
             args = ["check"]
-        elif args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        elif args[0] not in self.commands and args[0] not in LAZY_COMMANDS and args[0] not in ("--help", "-h", "--version"):
             args = ["check", *args]
         return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: click.Context) -> List[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> Optional[click.Command]:
+        if name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+
+            module, attribute = LAZY_COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
 
 
 def _split(values: Sequence[str]) -> Tuple[str, ...]:
@@ -265,15 +281,6 @@ def lsp(stdio: bool) -> None:
 
     serve()
 
-
-def _register_runtime() -> None:
-    # The runtime command's module imports neither torch nor libcst: cheap to register.
-    from initlint.runtime.cli import runtime_command
-
-    main.add_command(runtime_command)
-
-
-_register_runtime()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Mapping, Sequence, Type
+from typing import TYPE_CHECKING, Mapping, Sequence, Type
 
 from initlint.diagnostic import Applicability, Diagnostic
-from initlint.report import concise, full, github, json_format, sarif
-from initlint.rule import Rule
+
+if TYPE_CHECKING:
+    from initlint.rule import Rule
 
 FORMATS = ("concise", "full", "json", "github", "sarif")
 
 # Read-only defaults: the signature reads `= {}`, but a shared mutable default is a trap.
-_NO_RULES: Mapping[str, Type[Rule]] = MappingProxyType({})
+_NO_RULES: Mapping[str, Type["Rule"]] = MappingProxyType({})
 _NO_SOURCES: Mapping[str, str] = MappingProxyType({})
 
 
@@ -20,7 +21,7 @@ def render(
     diagnostics: Sequence[Diagnostic],
     fmt: str,
     *,
-    rules: Mapping[str, Type[Rule]] = _NO_RULES,
+    rules: Mapping[str, Type["Rule"]] = _NO_RULES,
     sources: Mapping[str, str] = _NO_SOURCES,
     version: str = "",
 ) -> str:
@@ -30,15 +31,27 @@ def render(
     `rules` maps codes to Rule classes (names, docs, urls); `sources` maps paths to their text
     (the full format's excerpts, sarif's fingerprints).
     """
+    # Each format's module is imported when used (sarif's pulls in hashlib and json): a clean
+    # concise run, the pre-commit case, pays for none of them.
     if fmt == "concise":
+        from initlint.report import concise
+
         return concise.render(diagnostics)
     if fmt == "full":
+        from initlint.report import full
+
         return full.render(diagnostics, sources)
     if fmt == "json":
+        from initlint.report import json_format
+
         return json_format.render(diagnostics, rules)
     if fmt == "github":
+        from initlint.report import github
+
         return github.render(diagnostics)
     if fmt == "sarif":
+        from initlint.report import sarif
+
         return sarif.render(diagnostics, rules, sources, version)
     raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
