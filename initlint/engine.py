@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Type
 from initlint import screen
 from initlint.config import Settings, ignored_for
 from initlint.diagnostic import (
+    FILE_ERROR_CODES,
     INTERNAL_ERROR,
     IO_ERROR,
     SYNTAX_ERROR,
@@ -125,15 +126,6 @@ def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequ
     rules = [rule for rule in rules if rule.code in codes]
     if not rules:
         return []
-    if plan is not None and plan.partial:
-        # The screen drops definitions that cannot hold a finding, but a syntax error in one still
-        # breaks the file: CPython's parser (a tenth of libcst's cost) reads all of it, and a file
-        # it rejects is parsed whole, so that libcst reports the error where it is.
-        refusal, parses = _cpython_verdict(source)
-        if refusal is not None:
-            return [file_error(SYNTAX_ERROR, path, f"cannot parse: {refusal}")]
-        if not parses:
-            plan.whole()
     import libcst as cst  # only files that pass the screen pay for libcst
 
     # Long legal chains (`a + b + ...` over a thousand terms) nest libcst's tree deeply; Python
@@ -143,9 +135,24 @@ def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequ
     sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
     try:
         diagnostics = _screened(cst, source, path, settings, rules, plan)
+        if diagnostics and plan is not None and plan.partial and not _file_errors(diagnostics):
+            # Findings in a file that does not parse would mislead: before reporting any, CPython's
+            # parser (a tenth of libcst's cost) reads the definitions the screen dropped too, and
+            # a file it rejects is parsed whole, so that libcst reports the error where it is.
+            # Without findings a dropped definition is never parsed, as a file the screen drops is
+            # never read: checking every file whole would cost a fifth of a cold run.
+            refusal, parses = _cpython_verdict(source)
+            if refusal is not None:
+                return [file_error(SYNTAX_ERROR, path, f"cannot parse: {refusal}")]
+            if not parses:
+                diagnostics = _parse_and_check(cst, source, source, path, settings, rules, None, None).diagnostics()
     finally:
         sys.setrecursionlimit(limit)
     return diagnostics
+
+
+def _file_errors(diagnostics: Sequence[Diagnostic]) -> bool:
+    return any(d.code in FILE_ERROR_CODES for d in diagnostics)
 
 
 def _screened(cst, source: str, path: str, settings: Settings, rules, plan: Optional["Plan"]) -> List[Diagnostic]:
@@ -156,57 +163,72 @@ def _screened(cst, source: str, path: str, settings: Settings, rules, plan: Opti
     widenings = 0
     while plan is not None and plan.partial:
         reads = tracking.Reads()
-        diagnostics = _parse_and_check(cst, plan.text(), source, path, settings, rules, reads, plan)
-        failed = any(d.code in (SYNTAX_ERROR[0], INTERNAL_ERROR[0]) for d in diagnostics)
-        providers = [] if failed else plan.providers(reads)
-        if not failed and not providers:
-            return diagnostics
+        checked = _parse_and_check(cst, plan.text(), source, path, settings, rules, reads, plan)
+        providers = [] if checked.failed else plan.providers(reads)
+        if not checked.failed and not providers:
+            return checked.diagnostics()
+        # A round that widens is thrown away: its findings never get positions (a codegen pass).
         widenings += 1
-        if failed or widenings > _MAX_WIDENINGS:
+        if checked.failed or widenings > _MAX_WIDENINGS:
             plan.whole()
         else:
             plan.widen(providers)
-    return _parse_and_check(cst, source, source, path, settings, rules, None, None)
+    return _parse_and_check(cst, source, source, path, settings, rules, None, None).diagnostics()
 
 
-def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings, rules, reads, plan) -> List[Diagnostic]:
+class _Checked:
+    """One parse and rule run: the file errors, and the findings made diagnostics on demand."""
+
+    def __init__(self, path: str, source: str, errors: List[Diagnostic], facts=None, found=()) -> None:
+        self.path, self.source, self.errors, self.facts, self.found = path, source, errors, facts, found
+        self.failed = any(d.code in (SYNTAX_ERROR[0], INTERNAL_ERROR[0]) for d in errors)
+
+    def diagnostics(self) -> List[Diagnostic]:
+        from initlint import suppression
+
+        diagnostics = list(self.errors)
+        diagnostics.extend(_diagnostic(rule, finding, self.facts, self.path) for rule, finding in self.found)
+        if diagnostics:
+            rows = suppression.parse(self.source)
+            diagnostics = [d for d in diagnostics if d.code == INTERNAL_ERROR[0] or not suppression.is_suppressed(rows, d.location.row, d.code)]
+        return sorted(set(diagnostics), key=Diagnostic.sort_key)
+
+
+def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings, rules, reads, plan) -> _Checked:
     """Parse `text` (the source, or the screen's part of it: same lines and columns) and run the rules."""
-    from initlint import suppression
+
+    def failure(code, message: str, line: int = 1, column: int = 1) -> _Checked:
+        return _Checked(path, source, [file_error(code, path, message, line, column)])
 
     refusal = _too_deep(text)
     if refusal is not None:
-        return [file_error(SYNTAX_ERROR, path, f"cannot parse: {refusal}")]
+        return failure(SYNTAX_ERROR, f"cannot parse: {refusal}")
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        return [file_error(SYNTAX_ERROR, path, f"cannot parse: {error.message}", error.raw_line, error.raw_column + 1)]
+        return failure(SYNTAX_ERROR, f"cannot parse: {error.message}", error.raw_line, error.raw_column + 1)
     except RecursionError:
-        return [file_error(SYNTAX_ERROR, path, "cannot parse: the code is nested too deeply")]
+        return failure(SYNTAX_ERROR, "cannot parse: the code is nested too deeply")
     except Exception as error:  # noqa: BLE001 - the native parser can raise others on odd input
-        return [file_error(SYNTAX_ERROR, path, f"cannot parse: {type(error).__name__}: {error}")]
+        return failure(SYNTAX_ERROR, f"cannot parse: {type(error).__name__}: {error}")
     try:
         facts = _collect(module, settings, source, reads, plan)
     except RecursionError:
-        return [file_error(SYNTAX_ERROR, path, "cannot analyse: the code is nested too deeply")]
+        return failure(SYNTAX_ERROR, "cannot analyse: the code is nested too deeply")
     except Exception as error:  # noqa: BLE001 - a bug of ours, reported for this file only
-        return [file_error(INTERNAL_ERROR, path, f"internal error while analysing: {type(error).__name__}: {error}")]
-    diagnostics: List[Diagnostic] = []
+        return failure(INTERNAL_ERROR, f"internal error while analysing: {type(error).__name__}: {error}")
+    errors: List[Diagnostic] = []
+    found = []
     for rule in rules:
         try:
-            for finding in rule().check(facts):
-                diagnostics.append(_diagnostic(rule, finding, facts, path))
+            found.extend((rule, finding) for finding in rule().check(facts))
         except Exception as error:  # noqa: BLE001 - one rule's bug must not take the run down
-            diagnostics.append(
-                file_error(INTERNAL_ERROR, path, f"internal error in {rule.code} ({rule.name}): {type(error).__name__}: {error}")
-            )
+            errors.append(file_error(INTERNAL_ERROR, path, f"internal error in {rule.code} ({rule.name}): {type(error).__name__}: {error}"))
     if reads is not None:
         from initlint import tracking
 
         tracking.note(facts, reads)
-    if diagnostics:
-        rows = suppression.parse(source)
-        diagnostics = [d for d in diagnostics if d.code == INTERNAL_ERROR[0] or not suppression.is_suppressed(rows, d.location.row, d.code)]
-    return sorted(set(diagnostics), key=Diagnostic.sort_key)
+    return _Checked(path, source, errors, facts, found)
 
 
 def _collect(module, settings: Settings, source: str, reads: Optional["Reads"], plan: Optional["Plan"]):
@@ -218,12 +240,12 @@ def _collect(module, settings: Settings, source: str, reads: Optional["Reads"], 
         return collect(module, settings.extend_init_modules, source)
     from initlint.imports import ImportTable
 
-    from initlint import tracking
+    from initlint import tracking, walk
 
     # The body of facts.collect, with the collections swapped and the collector screened.
     facts = FileFacts(module=module, imports=ImportTable(settings.extend_init_modules), source=source)
     tracking.track(facts, reads)
-    module.visit(tracking.collector(facts, plan))
+    walk.visit(module, tracking.collector(facts, plan))
     reads.position = None  # the rules read after the visit: anything may matter to them
     tracking.remap(facts, plan)
     return facts

@@ -6,6 +6,7 @@ from typing import Iterator, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
+from initlint import walk
 from initlint.imports import dotted_name
 
 # A dimension: an int when it is a literal, None when it is not known statically.
@@ -126,7 +127,7 @@ def names_in(node: cst.CSTNode) -> Set[str]:
         def visit_Name(self, n: cst.Name) -> None:
             found.add(n.value)
 
-    node.visit(_Collect())
+    walk.visit(node, _Collect())
     return found
 
 
@@ -137,7 +138,7 @@ def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
         current = stack.pop()
         if isinstance(current, cst.Call):
             yield current
-        stack.extend(reversed(list(current.children)))
+        stack.extend(reversed(walk.significant(current)))
 
 
 def strip_data(node: cst.BaseExpression) -> cst.BaseExpression:

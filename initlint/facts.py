@@ -14,7 +14,7 @@ from typing import Dict, List, Mapping, Optional, Set, Tuple
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from initlint import exprs, torch_api
+from initlint import exprs, torch_api, walk
 from initlint.exprs import Shape
 from initlint.imports import ImportTable, dotted_name
 
@@ -33,6 +33,19 @@ MATMUL_FUNCTIONS = frozenset(
         "torch.nn.functional.bilinear",
     }
 )
+
+
+def positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
+    """PositionProvider's answer for every node of `module`. Resolving it through a MetadataWrapper
+    also walks the whole tree once more for the (here empty) batch of batchable providers, which
+    costs as much as the positions themselves: run the provider's codegen pass alone when this
+    libcst version still has the hooks, else take the documented road."""
+    provider = PositionProvider()
+    generate = getattr(provider, "_gen_impl", None)
+    if generate is not None and isinstance(getattr(provider, "_computed", None), dict):
+        generate(module)
+        return provider._computed
+    return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
 
 
 @dataclass
@@ -165,8 +178,7 @@ class FileFacts:
         """Where a node is (libcst's 1-based lines, 0-based columns); computed on first use only,
         since most files report nothing and positions cost a whole extra pass."""
         if self._positions is None:
-            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._positions = wrapper.resolve(PositionProvider)
+            self._positions = positions(self.module)
         return self._positions[node]
 
     def offset(self, line: int, column: int) -> int:
@@ -255,13 +267,13 @@ class Collector(cst.CSTVisitor):
         return isinstance(body, cst.IndentedBlock) and any(s is node for s in body.body)
 
     def visit_For(self, node: cst.For) -> bool:
-        node.iter.visit(self)
+        walk.visit(node.iter, self)
         loop = self._loop(node)
         self.loops.append(loop)
-        node.body.visit(self)
+        walk.visit(node.body, self)
         self.loops.pop()
         if node.orelse is not None:
-            node.orelse.visit(self)
+            walk.visit(node.orelse, self)
         return False
 
     def _loop(self, node: cst.For) -> Loop:
@@ -288,13 +300,13 @@ class Collector(cst.CSTVisitor):
         return Loop(kind=kind, owner=owner, names=names, node=node)
 
     def visit_If(self, node: cst.If) -> bool:
-        node.test.visit(self)
+        walk.visit(node.test, self)
         self.guards.append(Guard(node.test, True))
-        node.body.visit(self)
+        walk.visit(node.body, self)
         self.guards.pop()
         if node.orelse is not None:
             self.guards.append(Guard(node.test, False))
-            node.orelse.visit(self)
+            walk.visit(node.orelse, self)
             self.guards.pop()
         return False
 
@@ -624,5 +636,5 @@ def collect(module: cst.Module, extra_init_modules=(), source: Optional[str] = N
     """Visit `module` once and return its facts."""
     text = source if source is not None else module.code
     facts = FileFacts(module=module, imports=ImportTable(extra_init_modules), source=text)
-    module.visit(Collector(facts))
+    walk.visit(module, Collector(facts))
     return facts

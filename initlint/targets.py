@@ -10,7 +10,7 @@ from typing import List, Optional, Tuple
 
 import libcst as cst
 
-from initlint import exprs, torch_api
+from initlint import exprs, torch_api, walk
 from initlint.facts import FileFacts, Guard, Layer, Loop, Site
 from initlint.imports import dotted_name
 
@@ -221,7 +221,7 @@ def string_literals(node: cst.CSTNode) -> List[str]:
             text = exprs.literal_string(current)
             if text:
                 found.append(text)
-        stack.extend(current.children)
+        stack.extend(walk.significant(current))
     return found
 
 

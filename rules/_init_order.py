@@ -10,7 +10,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from initlint import exprs, torch_api
+from initlint import exprs, torch_api, walk
 from initlint.facts import MODULE_ITERATORS, PARAM_ITERATORS, FileFacts
 from initlint.imports import dotted_name
 
@@ -95,11 +95,7 @@ def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:
 
 
 def _nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(c for c in reversed(current.children) if not isinstance(c, (cst.FunctionDef, cst.ClassDef)))
+    return walk.nodes(node, skip=(cst.FunctionDef, cst.ClassDef))
 
 
 def _receiver(call: cst.Call) -> Optional[str]:

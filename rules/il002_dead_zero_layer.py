@@ -6,7 +6,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from initlint import exprs, targets, torch_api
+from initlint import exprs, targets, torch_api, walk
 from initlint.facts import FileFacts, Site
 from initlint.imports import dotted_name
 from initlint.rule import Finding, Rule
@@ -200,7 +200,7 @@ def relu_fed_layers(facts: FileFacts, cls_name: str) -> Dict[str, str]:
     if forward is None:
         return {}
     visitor = _ReluFlow(facts, cls_name)
-    forward.body.visit(visitor)
+    walk.visit(forward.body, visitor)
     return visitor.fed
 
 

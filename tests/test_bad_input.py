@@ -37,16 +37,22 @@ def test_findings_of_plain_file(tree):
     assert any(":3:1: IL001" in line for line in _lines(result))
 
 
+FINDING = b"import torch.nn as nn\nfc = nn.Linear(2, 2)\nnn.init.constant_(fc.weight, 1)\n"
+
+
 @pytest.mark.parametrize(
     "name,content,code,needle",
     [
-        # (files that cannot hold an init site are not parsed at all: these two could)
+        # (files that cannot hold an init site are not parsed at all; these hold one, so the
+        # definitions the screen drops are checked too before anything is reported)
         ("syntax.py", b"import torch.nn as nn\nfc = nn.Linear(2, 2)\nnn.init.constant_(fc.weight, 1)\ndef f(:\n    pass\n", "IL901", "cannot parse"),
         ("latin1.py", "x = 'caf\u00e9'\nzeros = 1\n".encode("latin-1"), "IL902", "not valid utf-8"),
         ("binary.py", b"\x7fELF\x00\x00\x01zeros", "IL902", "NUL"),
-        ("py2.py", b"import torch.nn as nn\nprint 'hello'\nnn.init.constant_(fc.weight, 1)\n", "IL901", "cannot parse"),
-        ("deep.py", b"import torch.nn as nn\nnn.init.constant_(fc.weight, 1)\nx = " + b"(" * 5000 + b"1" + b")" * 5000 + b"\n", "IL901", "nested"),
-        ("unary.py", b"import torch.nn as nn\nnn.init.constant_(fc.weight, 1)\nx = " + b"-" * 50000 + b"1\n", "IL901", "nested too deeply"),
+        ("py2.py", FINDING + b"print 'hello'\n", "IL901", "cannot parse"),
+        ("deep.py", FINDING + b"x = " + b"(" * 5000 + b"1" + b")" * 5000 + b"\n", "IL901", "nested"),
+        ("unary.py", FINDING + b"x = " + b"-" * 50000 + b"1\n", "IL901", "nested too deeply"),
+        # a syntax error in the code the rules read is reported with or without a finding
+        ("kept.py", b"import torch.nn as nn\nfc = nn.Linear(2, 2)\nnn.init.constant_(fc.weight, 1 +)\n", "IL901", "cannot parse"),
     ],
 )
 def test_broken_file_is_reported_and_others_still_linted(tree, name, content, code, needle):
@@ -57,6 +63,22 @@ def test_broken_file_is_reported_and_others_still_linted(tree, name, content, co
     mine = [line for line in lines if line.startswith(name)]
     assert len(mine) == 1 and f" {code} " in mine[0] and needle.lower() in mine[0].lower(), lines
     assert any(line.startswith("good_bad.py:3:1: IL001") for line in lines)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"import torch.nn as nn\nnn.init.constant_(fc.weight, 1)\ndef f(:\n    pass\n",
+        b"import torch.nn as nn\nnn.init.constant_(fc.weight, 1)\nprint 'hello'\n",
+    ],
+)
+def test_syntax_error_in_dropped_code_of_a_file_without_findings_is_not_parsed(tree, content):
+    """Documented trade-off (README "Performance"): without a finding to report, a definition the
+    screen drops is never parsed, just as a file it drops is never read past the screen."""
+    (tree / "quiet.py").write_bytes(content)
+    result = run(".")
+    assert not [line for line in _lines(result) if line.startswith("quiet.py")], _lines(result)
+    assert any(line.startswith("good_bad.py:3:1: IL001") for line in _lines(result))
 
 
 def test_empty_file_is_clean(tree):
