@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from dataclasses import dataclass, field, replace
@@ -229,6 +230,8 @@ def _cache_dir(cli: Mapping[str, Any], table: Mapping[str, Any], root: Path) -> 
 
 def ignored_for(path: str, settings: Settings) -> Tuple[str, ...]:
     """Codes that per-file-ignores turn off for `path` (patterns match the path relative to the root, or its name)."""
+    if not settings.per_file_ignores:
+        return ()
     from fnmatch import fnmatch
 
     rel = relative(path, settings.root)
@@ -239,10 +242,19 @@ def ignored_for(path: str, settings: Settings) -> Tuple[str, ...]:
     return tuple(codes)
 
 
+@functools.lru_cache(maxsize=8)
+def _resolved(root: str) -> str:
+    """`root` (absolute) with its symbolic links resolved: once per run, not once per file."""
+    return str(Path(root).resolve())
+
+
 def relative(path: str, root: str) -> str:
     """`path` relative to `root` in POSIX form when it is under it, else as given."""
-    try:
-        return Path(os.path.abspath(path)).relative_to(Path(root).resolve()).as_posix()
-    except ValueError:
-        return Path(path).as_posix()
-
+    absolute, base = os.path.abspath(path), _resolved(os.path.abspath(root))
+    if absolute == base:
+        return "."
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if absolute.startswith(prefix):
+        rel = absolute[len(prefix):]
+        return rel.replace(os.sep, "/") if os.sep != "/" else rel
+    return Path(path).as_posix()
