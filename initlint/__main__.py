@@ -1,6 +1,6 @@
 """`python -m initlint` is the `initlint` command."""
 
-from initlint.cli import main
+from initlint.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -120,6 +120,8 @@ def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequ
         plan = screen.plan(source, settings.extend_init_modules)
         if plan is None:
             return []  # nothing in the file can be reported: libcst is never imported for it
+        if plan.partial and plan.kept_chars() * 4 > len(source) * 3:
+            plan.whole()  # it keeps most of the file: a second round, if the first widens, would cost more
     if len(source) > MAX_SOURCE_CHARS:
         return [file_error(SYNTAX_ERROR, path, f"cannot parse: {_too_deep(source)}")]
     rules = selected_rules(settings) if rules is None else rules

@@ -9,12 +9,10 @@ endings, a BOM, the encoding) comes back exactly as it was read.
 from __future__ import annotations
 
 import codecs
-import difflib
 import io
 import os
 import re
 import stat
-import tempfile
 import tokenize
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, List, Optional, Sequence, Set, Tuple
@@ -229,6 +227,8 @@ def write_atomic(path: str, data: bytes) -> None:
     keeping the file's permission bits; readers see the old file or the new one, never half."""
     directory = os.path.dirname(os.path.abspath(path))
     mode = stat.S_IMODE(os.stat(path).st_mode)
+    import tempfile  # (and difflib below): only a run that writes or diffs pays for them
+
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".initlint-tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -293,6 +293,8 @@ def unified_diff(path: str, before: str, after: str) -> str:
         return ""
     name = path.replace(os.sep, "/").lstrip("/")  # `a//abs/path` would not apply with patch -p1
     out = []
+    import difflib
+
     for line in difflib.unified_diff(_lines(before), _lines(after), f"a/{name}", f"b/{name}"):
         if line.endswith(("\n", "\r")):
             out.append(line)

@@ -14,6 +14,9 @@ from initlint import exprs, torch_api, walk
 from initlint.facts import MODULE_ITERATORS, PARAM_ITERATORS, FileFacts
 from initlint.imports import dotted_name
 
+# IL004's fix (built by rules/_init_order_fix.py, imported only when a finding needs one).
+FIX_TITLE = "Move the init call to the end of __init__, after the last layer"
+
 # Calling these on the model walks its own tree.
 WALKS = MODULE_ITERATORS | PARAM_ITERATORS
 # Calls that read the tree's tensors or structure: running the init after them changes what they see.

@@ -10,9 +10,7 @@ from initlint import exprs
 from initlint.diagnostic import Applicability, Fix
 from initlint.fix import move_after
 from initlint.imports import dotted_name
-from initlint.rules._init_order import COPIES, Context, Event, HARMLESS, READS_TREE, TENSOR_ATTRS, _Analysis, _assignments, _is_literal, _keyword, _label, _nodes, _root_attr
-
-FIX_TITLE = "Move the init call to the end of __init__, after the last layer"
+from initlint.rules._init_order import COPIES, FIX_TITLE, Context, Event, HARMLESS, READS_TREE, TENSOR_ATTRS, _Analysis, _assignments, _is_literal, _keyword, _label, _nodes, _root_attr
 
 
 class _Mover:

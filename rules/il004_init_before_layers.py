@@ -6,8 +6,7 @@ from typing import Iterable, Sequence
 
 from initlint.facts import FileFacts
 from initlint.rule import Finding, Rule
-from initlint.rules._init_order import Context, Event, _Analysis, _names_list, follows
-from initlint.rules._init_order_fix import FIX_TITLE, _Mover
+from initlint.rules._init_order import FIX_TITLE, Context, Event, _Analysis, _names_list, follows
 
 
 class InitBeforeLayers(Rule):
@@ -195,6 +194,8 @@ class InitBeforeLayers(Rule):
                 if not missed:
                     continue
                 before = walker.layers_before or any(follows(layer.path, walker.path) for layer in layers)
+                from initlint.rules._init_order_fix import _Mover  # (and initlint.fix): only with a finding
+
                 fix, reason = _Mover(analysis, init, ctx, events).fix(walker, missed)
                 yield Finding(walker.node, _message(walker, missed, before), fix=fix, no_fix_reason=reason)
 
