@@ -75,6 +75,14 @@ def build_corpus(corpus: Path, shared: Path) -> None:
     subprocess.run(["bash", str(script)], check=True, env=env)
 
 
+def byte_compile() -> None:
+    """Compile initlint's modules once, as pip does for a regular install (pre-commit's). The
+    README's editable install compiles them on first import, unless PYTHONDONTWRITEBYTECODE is
+    set (it is on these machines): then every run would compile initlint from source again,
+    ~30 ms that no installed copy pays."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "initlint"), str(REPO / "rules")], check=True, stdout=subprocess.DEVNULL)
+
+
 def initlint_command() -> List[str]:
     """initlint as a user runs it: the console script beside this interpreter, else -m."""
     script = Path(sys.executable).parent / "initlint"
@@ -110,6 +118,7 @@ def main() -> int:
     if args.corpus_only:
         return 0
     src = str(corpus / "src")
+    byte_compile()
     initlint = initlint_command()
     ruff = ruff_command()
     jobs = ["--jobs", str(args.jobs)] if args.jobs else []

@@ -479,7 +479,7 @@ def _at_statement_level(file: _File, target: int, equals: int) -> bool:
     if j >= 0 and (code[j] == "." or is_word_char(code[j])):
         return False
     first, _ = file.statement_bounds(target)
-    if depth(code[first:equals]) != 0:
+    if depth(code, first, equals) != 0:
         return False  # a keyword argument, a dict, a default value
     while j >= first and code[j] in " \t\f\\(\r\n":
         j -= 1

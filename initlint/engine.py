@@ -137,12 +137,12 @@ def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequ
     sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
     try:
         diagnostics = _screened(cst, source, path, settings, rules, plan)
-        if diagnostics and plan is not None and plan.partial and not _file_errors(diagnostics):
+        if diagnostics and not _file_errors(diagnostics):
             # Findings in a file that does not parse would mislead: before reporting any, CPython's
-            # parser (a tenth of libcst's cost) reads the definitions the screen dropped too, and
-            # a file it rejects is parsed whole, so that libcst reports the error where it is.
-            # Without findings a dropped definition is never parsed, as a file the screen drops is
-            # never read: checking every file whole would cost a fifth of a cold run.
+            # parser (a tenth of libcst's cost) reads all of it, the definitions the screen dropped
+            # too, and a file it rejects is parsed whole, so that libcst reports the error where it
+            # is. Without findings a dropped definition is never parsed, as a file the screen drops
+            # is never read: checking every file whole would cost a fifth of a cold run.
             refusal, parses = _cpython_verdict(source)
             if refusal is not None:
                 return [file_error(SYNTAX_ERROR, path, f"cannot parse: {refusal}")]
@@ -287,12 +287,19 @@ def _may_nest(source: str) -> bool:
 
 
 def _too_deep(source: str) -> Optional[str]:
-    """Why CPython itself would refuse this file for its nesting, else None.
+    """Why libcst must not parse this text for its nesting, else None.
 
     libcst's native parser crashes the whole process (a stack overflow) on nesting that CPython
-    rejects cleanly (thousands of parentheses or unary operators), so CPython's parser, ten times
-    faster, looks first; its other syntax errors are left for libcst to report.
+    rejects cleanly (thousands of parentheses or unary operators), and slows down as the cube of
+    a chain's length. When no statement is long enough to nest past _MAX_DEPTH // 2 levels (the
+    bound of `_may_nest`, five times cheaper to compute than CPython's parse), libcst is safe on it
+    (tests/test_adversarial.py); otherwise CPython's parser, ten times faster, looks first. Other
+    syntax errors are left for libcst to report.
     """
+    if len(source) > MAX_SOURCE_CHARS:
+        return _cpython_verdict(source)[0]
+    if not _may_nest(source):
+        return None
     return _cpython_verdict(source)[0]
 
 

@@ -122,11 +122,14 @@ def _end_of_single(text: str, p: int, quote: str) -> int:
 
 
 # ---- statements -----------------------------------------------------------------------------
-def depth(segment: str) -> int:
-    """Brackets opened minus brackets closed in a piece of code-only text."""
+def depth(segment: str, start: int = 0, end: Optional[int] = None) -> int:
+    """Brackets opened minus brackets closed in a piece of code-only text (segment[start:end],
+    counted in place: no copy of the piece)."""
+    end = len(segment) if end is None else end
+    count = segment.count
     return (
-        segment.count("(") + segment.count("[") + segment.count("{")
-        - segment.count(")") - segment.count("]") - segment.count("}")
+        count("(", start, end) + count("[", start, end) + count("{", start, end)
+        - count(")", start, end) - count("]", start, end) - count("}", start, end)
     )
 
 
@@ -135,13 +138,17 @@ def _starts(code: str, pattern: "re.Pattern[str]", start: int, end: int) -> List
     (a line break and a lookahead) finds outside brackets and not continued by a backslash."""
     found: List[int] = []
     previous, level = start, 0
+    count, opens = code.count, code.startswith
     for match in pattern.finditer(code, start, end):
         p = match.end()
-        level += depth(code[previous:p])
+        level += (
+            count("(", previous, p) + count("[", previous, p) + count("{", previous, p)
+            - count(")", previous, p) - count("]", previous, p) - count("}", previous, p)
+        )
         previous = p
         if level != 0:
             continue
-        q = p - 2 if code[p - 2:p] == "\r\n" else p - 1  # the line break before this line
+        q = p - 2 if opens("\r\n", p - 2) else p - 1  # the line break before this line
         if q > 0 and code[q - 1] == "\\":
             continue
         found.append(p)
@@ -241,7 +248,7 @@ def _class_units(code: str, start: int, end: int, name: str, index: int) -> List
         newline = code.find("\n", at, end)
         if newline < 0:
             return whole
-        level += depth(code[at:newline])
+        level += depth(code, at, newline)
         at = newline + 1
         if level == 0 and not code[:newline].rstrip("\r").endswith("\\"):
             break
@@ -324,11 +331,13 @@ def words(code: str, stem: str, start: int = 0, end: Optional[int] = None) -> It
     end = len(code) if end is None else end
     pattern = _STEMS.get(stem)
     if pattern is None:
-        pattern = _STEMS[stem] = re.compile(re.escape(stem) + r"\w*")
+        # The stem, then a look-behind: not inside a longer word (\w is str.isalnum() or "_",
+        # as is_word_char; the look-behind sees the text before `start` too). Leading with the
+        # literal keeps the regex engine's fast scan for it; a leading look-behind is 50x slower.
+        escaped = re.escape(stem)
+        pattern = _STEMS[stem] = re.compile(escaped + r"(?<!\w" + escaped + r")\w*")
     for match in pattern.finditer(code, start, end):
-        p = match.start()
-        if p == 0 or not is_word_char(code[p - 1]):
-            yield p, match.group()
+        yield match.start(), match.group()
 
 
 def has_word(code: str, word: str, start: int = 0, end: Optional[int] = None) -> bool:

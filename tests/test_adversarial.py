@@ -92,6 +92,41 @@ def test_ten_thousand_deep_at_module_level_does_not_kill_the_process(tmp_path):
     assert result.returncode in (0, 1), (result.returncode, result.stderr[-2000:])
 
 
+# Just under the bound below which CPython's parse is skipped (engine._too_deep: no statement
+# longer than 1,000 non-blank characters): libcst must be safe and quick on each of these.
+NEAR = {
+    "parens": "(" * 440 + "1" + ")" * 440,
+    "lists": "[" * 440 + "]" * 440,
+    "calls": "f(" * 290 + ")" * 290,
+    "unary": "-" * 900 + "1",
+    "not": "not " * 290 + "1",
+    "and_chain": " and ".join(["a"] * 220),
+    "plus_chain": "+".join(["1"] * 440),
+    "method_chain": "x" + ".relu()" * 120,
+    "subscript_chain": "a" + "[0]" * 290,
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEAR))
+def test_nesting_just_under_the_parse_guard_is_safe_without_cpython(tmp_path, name):
+    """Each statement is short enough for the guard to let it reach libcst unchecked: the process
+    lives and the file gets its finding, or IL901 where CPython itself refuses the file (over 200
+    nested brackets), which the check made before reporting a finding catches."""
+    expr = NEAR[name]
+    assert not engine._may_nest(MODEL.format(expr=expr))  # the guard really is skipped
+    (tmp_path / "near.py").write_text(MODEL.format(expr=expr))
+    started = time.monotonic()
+    result = subprocess_cli(tmp_path, "near.py")
+    assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
+    assert time.monotonic() - started < 30
+    try:
+        ast.parse(MODEL.format(expr=expr))
+        expected = "IL001"
+    except SyntaxError:
+        expected = "IL901"
+    assert [r[3] for r in rows(result)] == [expected]
+
+
 def test_chain_beyond_the_depth_limit_is_refused_in_process():
     """Regression: 10,000 `and` terms killed the interpreter (SIGSEGV in libcst); 5,000 `+` took minutes."""
     for expr in (" and ".join(["a"] * 2100), "+".join(["1"] * 2100), "a" + ".f(x)" * 1100):
