@@ -98,3 +98,45 @@ def test_views_use_known_axes_and_both_axes_for_raw_parameters():
         ("W", 0, True, False),
         ("W", 1, True, False),
     }
+
+
+# ---- the fast path: _all_apart settles a random init without `group` ------------------------------
+
+from initlint.runtime.units import SAMPLE, _all_apart  # noqa: E402
+
+
+def _apart(rows):
+    limit = rtol_for(rows.dtype) * float(rows.abs().max())
+    return _all_apart([rows], [limit], torch.Generator().manual_seed(0))
+
+
+def test_all_apart_on_random_layers_of_every_width():
+    for units, width in ((2, 3), (10, 256), (512, 784), (4096, 1024)):
+        assert _apart(nn.Linear(width, units).weight.detach())
+
+
+def test_all_apart_refuses_identical_or_tolerably_equal_rows():
+    rows = nn.Linear(300, 64).weight.detach().clone()
+    rows[40] = rows[7]
+    assert not _apart(rows)
+    rows = nn.Linear(300, 64).weight.detach().clone()
+    rows[40] = rows[7] * (1 + 2 * torch.finfo(torch.float32).eps)  # rounding noise only
+    assert not _apart(rows)
+
+
+def test_all_apart_checks_near_neighbours_element_by_element():
+    """Rows equal on every sampled coordinate project alike; they differ elsewhere, so they are
+    near neighbours that the element-wise test must set apart (not merge, not give up on)."""
+    width = 4 * SAMPLE
+    rows = nn.Linear(width, 32).weight.detach().clone()
+    rows[5] = rows[20]
+    rows[5, 1] += 0.5  # coordinate 1 is not sampled (the sample takes every 4th)
+    assert _apart(rows)
+    assert _distinct([rows]) == 32  # and `group` agrees
+
+
+def test_all_apart_gives_up_to_group_when_many_rows_are_near():
+    rows = torch.zeros(200, 256)
+    rows[:, 1] = torch.arange(200, dtype=torch.float32)  # distinct, but only off the sample
+    assert not _apart(rows)  # one run of 200 near rows (19,900 pairs): too long to check here...
+    assert _distinct([rows]) == 200  # ...and the full algorithm sets every one apart

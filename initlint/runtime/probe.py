@@ -93,11 +93,13 @@ def run(model: nn.Module, inputs: Sequence[Any], *, steps: int = 3, lr: float = 
                         first_nonzero[name] = step
             for view in unit_views:
                 view.observe(step == 0, noise)
+            done = step + 1
+            if done == steps:
+                break  # the last update would never be looked at
             with torch.no_grad():
                 for _, p in params:
                     if p.grad is not None:
                         p.add_(p.grad, alpha=-lr)
-            done = step + 1
         for _, p in params:
             p.grad = None
     notes.extend(dropout)  # filled when the context exits

@@ -98,13 +98,20 @@ class UnitView:
         """Refine the partition with this step's gradients (and, at the first step, the weights)."""
         if self.settled:
             return
-        if not self._vectors:
+        if first:
+            values = self._parts(self.param, self.bias)
+            rtol = rtol_for(self.param.dtype)
+            # Units whose weights differ are distinct whatever their biases: the weights alone
+            # settle a random init (the usual case) without looking at the bias.
+            if _all_apart(values[:1], [rtol * _scale(self.param.detach())], generator):
+                self.settled = True
+                return
+            scales = self._scales(self.param, self.bias)
+        if not self._vectors:  # drawn only for a view that needs `group`
             widths = [p.shape[1] for p in self._parts(self.param, self.bias)]
             self._vectors = [_random_vector(w, generator, self.param.device) for w in widths]
         if first:
-            values = self._parts(self.param, self.bias)
-            scales = self._scales(self.param, self.bias)
-            self.labels = group(values, self._vectors, rtol_for(self.param.dtype), scales)
+            self.labels = group(values, self._vectors, rtol, scales)
             self.alive = torch.zeros(self.units, dtype=torch.bool, device=self.param.device)
             if _all_distinct(self.labels):
                 self.settled = True
@@ -171,7 +178,7 @@ def group(parts: List[torch.Tensor], vectors: List[torch.Tensor], rtol: float, s
     # The scales of the original (contiguous) tensors when given: aminmax crawls on strided views.
     limits = [rtol * scale for scale in (scales if scales is not None else [_scale(p) for p in parts])]
     everyone = torch.arange(n, device=device)
-    sample = [torch.arange(min(SAMPLE, p.shape[1]), device=device) * max(1, p.shape[1] // SAMPLE) for p in parts]
+    sample = _sample(parts)
     key = _runs(parts, vectors, limits, everyone, sample)
     pending = _shared(key, everyone)
     if pending.numel():
@@ -213,6 +220,61 @@ def _runs(parts: List[torch.Tensor], vectors: List[torch.Tensor], limits: List[f
         runs[order] = torch.cat([breaks.new_zeros(1), breaks])
         key = refine(key, runs)
     return key
+
+
+def _sample(parts: List[torch.Tensor]) -> List[torch.Tensor]:
+    """SAMPLE evenly spread coordinates of each part (all of a narrower one)."""
+    return [torch.arange(min(SAMPLE, p.shape[1]), device=p.device) * max(1, p.shape[1] // SAMPLE) for p in parts]
+
+
+def _all_apart(parts: List[torch.Tensor], limits: List[float], generator: torch.Generator) -> bool:
+    """Whether no two units are identical, decided cheaply in the usual case (a random init).
+
+    The first projection on the sampled coordinates, sorted: two tolerably equal units lie within
+    `_runs`'s slack of each other, so only neighbours that close can be identical. A random init
+    of a wide layer has a few such near neighbours by chance (the birthday bound); they are
+    compared element by element, every pair of each run, all at once. False when some pair is
+    identical or the runs are too many or too long to check here: then `group` does the full work."""
+    n = parts[0].shape[0]
+    if n < 2:
+        return True
+    signature = None
+    slack = 0.0
+    for part, limit in zip(parts, limits):
+        width = part.shape[1]
+        step = max(1, width // SAMPLE)
+        count = min(SAMPLE, width)
+        column = torch.randn(count, 1, generator=generator, dtype=torch.float64).to(part.device)
+        projected = _project(part[:, : count * step : step], column)[:, 0]  # `_sample`'s coordinates, as a view
+        signature = projected if signature is None else signature + projected
+        slack += limit * float(column.abs().sum())
+    assert signature is not None
+    slack = slack * (1 + 1e-6) + 1e-12 * float(signature.abs().max())
+    values, order = signature.sort()
+    close = (values.diff() <= slack).nonzero().flatten().tolist()
+    if not close:
+        return True
+    if len(close) > _NEAR_PAIRS:
+        return False
+    order_list = order.tolist()
+    runs: List[List[int]] = []
+    for k in close:  # k and k + 1 are near neighbours in sorted order: the same run
+        if runs and runs[-1][-1] == order_list[k]:
+            runs[-1].append(order_list[k + 1])
+        else:
+            runs.append([order_list[k], order_list[k + 1]])
+    pairs = [(a, b) for run in runs for i, a in enumerate(run) for b in run[i + 1:]]
+    if len(pairs) * parts[0].shape[1] > CHUNK:
+        return False  # long runs: many units alike on the sample, `group` sorts them out
+    first = torch.tensor([a for a, _ in pairs], device=parts[0].device)
+    second = torch.tensor([b for _, b in pairs], device=parts[0].device)
+    same = torch.ones(len(pairs), dtype=torch.bool, device=parts[0].device)
+    for part, limit in zip(parts, limits):  # every pair of every run at once, element by element
+        same &= (part[first] - part[second]).abs().amax(dim=1) <= limit
+    return not bool(same.any())
+
+
+_NEAR_PAIRS = 1024  # near neighbours `_all_apart` compares itself before leaving them to `group`
 
 
 def _scale(part: torch.Tensor) -> float:
