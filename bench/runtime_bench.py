@@ -6,7 +6,8 @@
 
 For each model it prints the median wall time of `check(model, x, steps=S)` (deep copy, dropout
 switch, S SGD steps, the symmetry and dead-parameter checks) and of S plain passes
-(forward, random-cotangent loss, backward), and the ratio; then the peak memory of the probe
+(forward, random-cotangent loss, backward), run alternately (at least --runs times, and for
+about 3 s for a fast model), and the median of the per-run ratios; then the peak memory of the probe
 against one plain training step (forward, backward, SGD update), each measured in a fresh
 process: CPU peak RSS (VmHWM) above the RSS after `import torch`, or CUDA max_memory_allocated.
 Targets: time ratio <= 1.5, memory ratio <= 2.
@@ -118,12 +119,21 @@ def plain_passes(model: nn.Module, x: torch.Tensor, steps: int, update: bool = F
                         p.add_(p.grad, alpha=-0.01)
 
 
-def timings(name: str, quick: bool, device: str, runs: int, steps: int) -> Tuple[float, float, int]:
-    """(median probe seconds, median plain seconds, parameters)."""
+def timings(name: str, quick: bool, device: str, runs: int, steps: int, budget: float = 3.0) -> Tuple[float, float, float, int]:
+    """(median probe seconds, median plain seconds, median of the per-run ratios, parameters).
+
+    Probe and plain passes alternate, run after run; a model whose pair takes milliseconds is
+    repeated until the pairs fill `budget` seconds (a 5 ms MLP on a shared machine swings by
+    a third from one median of 21 to the next), and the ratio is the median of each run's own
+    probe/plain ratio, so that a slow spell of the machine weighs on both sides of it alike.
+    """
     make, inputs = models(quick)[name]
     model, x = make().to(device), inputs().to(device)
     plain_passes(model, x, 1)  # warm-up: allocator, thread pools, kernels
+    start = time.perf_counter()
     check(model, x, steps=steps, device=device)
+    plain_passes(model, x, steps)
+    runs = max(runs, min(1000, int(budget / max(time.perf_counter() - start, 1e-6))))
     probe_times, plain_times = [], []
     for _ in range(runs):
         _sync(device)
@@ -135,7 +145,8 @@ def timings(name: str, quick: bool, device: str, runs: int, steps: int) -> Tuple
         check(model, x, steps=steps, device=device)
         _sync(device)
         probe_times.append(time.perf_counter() - start)
-    return statistics.median(probe_times), statistics.median(plain_times), sum(p.numel() for p in model.parameters())
+    ratio = statistics.median(p / q for p, q in zip(probe_times, plain_times))
+    return statistics.median(probe_times), statistics.median(plain_times), ratio, sum(p.numel() for p in model.parameters())
 
 
 def _status_kib(field: str) -> int:
@@ -198,10 +209,10 @@ def main(argv: List[str]) -> None:
     print(f"{'model':<12}{'device':<7}{'params':>9}{'probe s':>10}{'plain s':>10}{'time x':>8}{'probe MiB':>11}{'step MiB':>10}{'mem x':>7}")
     for device in devices:
         for name in args.models.split(","):
-            probe_s, plain_s, count = timings(name, args.quick, device, args.runs, args.steps)
+            probe_s, plain_s, ratio, count = timings(name, args.quick, device, args.runs, args.steps)
             probe_m, plain_m = memory(name, args.quick, device, args.steps, args.threads)
             print(
-                f"{name:<12}{device:<7}{count / 1e6:>8.1f}M{probe_s:>10.3f}{plain_s:>10.3f}{probe_s / plain_s:>8.2f}"
+                f"{name:<12}{device:<7}{count / 1e6:>8.1f}M{probe_s:>10.4f}{plain_s:>10.4f}{ratio:>8.2f}"
                 f"{probe_m / 2**20:>11.0f}{plain_m / 2**20:>10.0f}{probe_m / max(plain_m, 1):>7.2f}",
                 flush=True,
             )

@@ -76,23 +76,26 @@ def run(model: nn.Module, inputs: Sequence[Any], *, steps: int = 3, lr: float = 
         for step in range(steps):
             for _, p in params:
                 p.grad = None
-            hooks = _order_hooks(params, order) if step == 0 else []
             loss = _cotangent_loss(model(*inputs, **kwargs), noise)
             if not torch.isfinite(loss):
                 notes.append(f"stopped before step {step}: the output is not finite")
                 break
+            if unit_views is None:
+                unit_views = list(views(model))  # after a forward: lazy layers are materialised now
+                for view in unit_views:
+                    view.start(noise)  # the weights at step 0: a random init settles here
+            # Only a view still symmetric needs to know which parameters are upstream.
+            hooks = _order_hooks(params, order) if step == 0 and not all(v.settled for v in unit_views) else []
             loss.backward()
             for hook in hooks:
                 hook.remove()
-            if unit_views is None:
-                unit_views = list(views(model))  # after a forward: lazy layers are materialised now
             for name, p in params:
                 if p.grad is not None:
                     used[name] = True
                     if first_nonzero[name] is None and bool(p.grad.count_nonzero()):
                         first_nonzero[name] = step
             for view in unit_views:
-                view.observe(step == 0, noise)
+                view.observe(noise)
             done = step + 1
             if done == steps:
                 break  # the last update would never be looked at

@@ -94,28 +94,29 @@ class UnitView:
             parts.append((bias if bias is not None else torch.zeros_like(self.bias)).detach().reshape(n, 1))
         return parts
 
-    def observe(self, first: bool, generator: torch.Generator) -> None:
-        """Refine the partition with this step's gradients (and, at the first step, the weights)."""
-        if self.settled:
+    def start(self, generator: torch.Generator) -> None:
+        """Partition the units by their weights at step 0 (before any update)."""
+        values = self._parts(self.param, self.bias)
+        rtol = rtol_for(self.param.dtype)
+        # Units whose weights differ are distinct whatever their biases: the weights alone
+        # settle a random init (the usual case) without looking at the bias.
+        if _all_apart(values[:1], [rtol * _scale(self.param.detach())], generator):
+            self.settled = True
             return
-        if first:
-            values = self._parts(self.param, self.bias)
-            rtol = rtol_for(self.param.dtype)
-            # Units whose weights differ are distinct whatever their biases: the weights alone
-            # settle a random init (the usual case) without looking at the bias.
-            if _all_apart(values[:1], [rtol * _scale(self.param.detach())], generator):
-                self.settled = True
-                return
-            scales = self._scales(self.param, self.bias)
+        self._draw(generator)
+        self.labels = group(values, self._vectors, rtol, self._scales(self.param, self.bias))
+        self.alive = torch.zeros(self.units, dtype=torch.bool, device=self.param.device)
+        self.settled = _all_distinct(self.labels)
+
+    def _draw(self, generator: torch.Generator) -> None:
         if not self._vectors:  # drawn only for a view that needs `group`
             widths = [p.shape[1] for p in self._parts(self.param, self.bias)]
             self._vectors = [_random_vector(w, generator, self.param.device) for w in widths]
-        if first:
-            self.labels = group(values, self._vectors, rtol, scales)
-            self.alive = torch.zeros(self.units, dtype=torch.bool, device=self.param.device)
-            if _all_distinct(self.labels):
-                self.settled = True
-                return
+
+    def observe(self, generator: torch.Generator) -> None:
+        """Refine the partition with this step's gradients (after `start`)."""
+        if self.settled:
+            return
         assert self.labels is not None and self.alive is not None
         weight_grad, bias_grad = _grad(self.param), _grad(self.bias) if self.bias is not None else None
         grads = self._parts(weight_grad, bias_grad)
