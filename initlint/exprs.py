@@ -113,21 +113,20 @@ def matrix_dims(shape: Optional[Shape]) -> Optional[int]:
 
 
 def names_in(node: cst.CSTNode) -> Set[str]:
-    """Every dotted name (`x`, `self.w`) mentioned in an expression."""
+    """Every dotted name (`x`, `self.w`) mentioned in an expression (a dotted attribute whole, not
+    its parts; inside any other attribute, `f().x`, every name, `x` included)."""
     found: Set[str] = set()
-
-    class _Collect(cst.CSTVisitor):
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            name = dotted_name(n)
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Attribute):
+            name = dotted_name(current)
             if name:
                 found.add(name)
-                return False
-            return True
-
-        def visit_Name(self, n: cst.Name) -> None:
-            found.add(n.value)
-
-    walk.visit(node, _Collect())
+                continue
+        elif isinstance(current, cst.Name):
+            found.add(current.value)
+        stack.extend(walk.significant(current))
     return found
 
 

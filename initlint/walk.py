@@ -3,10 +3,12 @@
 `node.visit(visitor)` and `node.children` both go through `_visit_and_replace_children`, which
 constructs a fresh copy of each node it passes (and validates it) even when nothing changes: for
 a reader that only looks, most of a visit's time. Here the children come straight from the node's
-dataclass fields, in the order libcst itself visits them (source order). That order is learnt
-from libcst, once per node type and set of filled fields, by matching one `node.children` answer
-to the fields; a type whose children do not line up with its fields keeps libcst's own answer.
-tests/test_walk.py checks both against libcst on every node of the fixtures and the corpus.
+dataclass fields, in the order libcst itself visits them (source order): from a table extracted
+from libcst's own source (`initlint/_walk_orders.py`, used only with the libcst version it was
+made from), else learnt once per node type and set of filled fields by matching one
+`node.children` answer to the fields; a type whose children do not line up with its fields
+keeps libcst's own answer. tests/test_walk.py checks all of it against libcst on every node of
+the fixtures and the corpus, and the table against the installed libcst's source.
 """
 
 from __future__ import annotations
@@ -93,6 +95,30 @@ def _learn(node: cst.CSTNode, filled: Tuple[str, ...]) -> _Order:
     return tuple(order) if len(got) == len(real) and all(a is b for a, b in zip(got, real)) else None
 
 
+def _from_table(kind: type, filled: Tuple[str, ...]) -> _Order:
+    """The visiting order of `filled` from the table extracted from libcst's source
+    (`initlint._walk_orders`), when it was made for the libcst installed and knows this type."""
+    if _TABLE is None:
+        return None
+    order = _TABLE.get(kind.__name__)
+    if order is None or getattr(cst, kind.__name__, None) is not kind:
+        return None
+    wanted = set(filled)
+    found = tuple(name for name in order if name in wanted)
+    return found if len(found) == len(filled) else None
+
+
+def _load_table() -> Optional[Dict[str, Tuple[str, ...]]]:
+    try:
+        from libcst._version import __version__ as installed
+
+        from initlint import _walk_orders
+    except ImportError:  # pragma: no cover - a libcst without it, or the table not generated yet
+        return None
+
+    return _walk_orders.ORDERS if installed == _walk_orders.LIBCST_VERSION else None
+
+
 def _shape(node: cst.CSTNode) -> Optional[Tuple[Tuple[str, ...], Tuple[str, ...]]]:
     filled = _filled(node)
     key = (type(node), filled)
@@ -100,7 +126,9 @@ def _shape(node: cst.CSTNode) -> Optional[Tuple[Tuple[str, ...], Tuple[str, ...]
         return _ORDERS[key]
     except KeyError:
         pass
-    order = _learn(node, filled)
+    # First meeting of this shape: the table's order (no libcst call), else one learnt from a
+    # real `children` answer (another libcst version, a type the table does not know).
+    order = _from_table(type(node), filled) or _learn(node, filled)
     if order is None:
         _ORDERS[key] = None
         return None
@@ -199,3 +227,53 @@ def nodes(node: cst.CSTNode, skip: Tuple[Type[cst.CSTNode], ...] = ()) -> Iterat
         current = stack.pop()
         yield current
         stack.extend(c for c in reversed(significant(current)) if not isinstance(c, skip))
+
+
+_TABLE = _load_table()
+
+
+def extract_orders() -> Dict[str, Tuple[str, ...]]:
+    """Each node type's visiting order of its fields, read from the source of its
+    `_visit_and_replace_children` (the order of its `visit_*(self, "field", ...)` calls): how
+    `initlint/_walk_orders.py` is made (`python -m initlint.walk > initlint/_walk_orders.py`)."""
+    import ast
+    import inspect
+    import textwrap
+
+    orders: Dict[str, Tuple[str, ...]] = {}
+    for name in sorted(dir(cst)):
+        kind = getattr(cst, name)
+        if not (isinstance(kind, type) and issubclass(kind, cst.CSTNode) and dataclasses.is_dataclass(kind)):
+            continue
+        method = kind.__dict__.get("_visit_and_replace_children")
+        if method is None:
+            continue
+        fields = {f.name for f in dataclasses.fields(kind)}
+        calls = []
+        for call in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(method)))):
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Name)
+                and call.func.id.startswith("visit_")
+                and len(call.args) >= 2
+                and isinstance(call.args[1], ast.Constant)
+                and call.args[1].value in fields
+            ):
+                calls.append((call.lineno, call.col_offset, call.args[1].value))
+        orders[name] = tuple(dict.fromkeys(field for _, _, field in sorted(calls)))
+    return orders
+
+
+if __name__ == "__main__":  # regenerate initlint/_walk_orders.py for the installed libcst
+    from libcst._version import __version__
+
+    print('"""Generated by `python -m initlint.walk` from libcst\'s source: each node type\'s fields in the')
+    print("order its `_visit_and_replace_children` visits them (see initlint/walk.py). Used only with the")
+    print('libcst version below; tests/test_walk.py checks it against the installed libcst."""')
+    print()
+    print(f"LIBCST_VERSION = {__version__!r}")
+    print()
+    print("ORDERS = {")
+    for kind, order in extract_orders().items():
+        print(f"    {kind!r}: {order!r},")
+    print("}")

@@ -209,3 +209,34 @@ def test_children_match_libcst_on_the_full_corpus():
         for node in _all_nodes(module):
             expected, got = list(node.children), list(walk.children(node))
             assert len(got) == len(expected) and all(a is b for a, b in zip(got, expected)), (path, type(node).__name__)
+
+
+def test_the_order_table_is_libcsts_own():
+    """initlint/_walk_orders.py is extracted from the installed libcst's source; a libcst upgrade
+    that changes an order must regenerate it (`python -m initlint.walk > initlint/_walk_orders.py`)."""
+    from libcst._version import __version__
+
+    from initlint import _walk_orders
+
+    if __version__ != _walk_orders.LIBCST_VERSION:
+        assert walk._TABLE is None  # another libcst: the table is not used, orders are learnt
+        pytest.skip(f"table made for libcst {_walk_orders.LIBCST_VERSION}, {__version__} installed")
+    assert walk._TABLE is _walk_orders.ORDERS
+    assert walk.extract_orders() == _walk_orders.ORDERS
+
+
+def test_learnt_orders_match_libcst_without_the_table(monkeypatch):
+    """The road taken for another libcst version: every order learnt from a real `children`."""
+    monkeypatch.setattr(walk, "_TABLE", None)
+    monkeypatch.setattr(walk, "_ORDERS", {})
+    checked = 0
+    for source in [TRICKY] + [p.read_text(encoding="utf-8") for p in sorted((REPO / "fixtures").glob("*.py"))]:
+        try:
+            module = cst.parse_module(source)
+        except Exception:  # noqa: BLE001
+            continue
+        for node in _all_nodes(module):
+            expected, got = list(node.children), list(walk.children(node))
+            assert len(got) == len(expected) and all(a is b for a, b in zip(got, expected)), type(node).__name__
+            checked += 1
+    assert checked > 1_000 and walk._ORDERS
