@@ -56,10 +56,14 @@ def measure(commands: Dict[str, Sequence[str]], runs: int, warmup: int = 1) -> D
         for name, argv in commands.items():
             samples[name].append(run_once(argv))
     result = {}
+    first = next(iter(samples.values()))
     for name, runs_ in samples.items():
         result[name] = {key: statistics.median(r[key] for r in runs_) for key in ("wall", "cpu", "rss")}
         result[name]["rc"] = max(r["rc"] for r in runs_)
         result[name]["runs"] = len(runs_)
+        # The median of each round's own ratio to the first command: a slow spell of the machine
+        # weighs on both sides of it alike (what the small-file targets are judged on).
+        result[name]["paired"] = statistics.median(a["wall"] / b["wall"] for a, b in zip(first, runs_))
     return result
 
 
@@ -145,11 +149,12 @@ def main() -> int:
 
         small = [*initlint, "check", "--no-cache", str(SMALL_FILE)]
         parse_small = [sys.executable, "-c", f"import libcst; libcst.parse_module(open({str(SMALL_FILE)!r}).read())"]
-        results.update(measure({"one small file (a finding)": small, "import libcst + parse it": parse_small}, args.runs * 2))
+        # Sub-second processes: many rounds, judged on the median of the per-round ratios.
+        results.update(measure({"one small file (a finding)": small, "import libcst + parse it": parse_small}, args.runs * 8))
         quiet = os.path.join(scratch, "quiet.py")
         Path(quiet).write_text(NOTHING)
         nothing = [*initlint, "check", "--no-cache", quiet]
-        results.update(measure({"a file with nothing to check": nothing, "python -c pass": [sys.executable, "-c", "pass"]}, args.runs * 2))
+        results.update(measure({"a file with nothing to check": nothing, "python -c pass": [sys.executable, "-c", "pass"]}, args.runs * 8))
         print("measured: small files", flush=True)
 
     if not args.skip_floor:
@@ -173,19 +178,26 @@ def report(results: Dict[str, Dict[str, float]], args) -> None:
     print(row("initlint cold (--no-cache)", cold, ruff, "<= 15 s wall", cold["wall"] <= 15))
     if ruff:
         print(row("ruff check --no-cache --select F401", ruff))
+        within = cold["wall"] / ruff["wall"]
+        print(f"{'  initlint cold / ruff':44} {within:9.1f}x (the issue: within 10x)  {'':30} {'met' if within <= 10 else 'MISSED'}")
     print(row("initlint warm (cache full, nothing changed)", warm, ruff, "<= ruff's cold wall", ruff is not None and warm["wall"] <= ruff["wall"]))
     if floor:
         print(row(next(k for k in results if k.startswith("parse_floor")), floor))
-        print(f"{'  floor / initlint cold':44} {floor['wall'] / cold['wall']:9.1f}x faster than a libcst parse of everything (target >= 10x)")
+        faster = floor["wall"] / cold["wall"]
+        print(f"{'  floor / initlint cold':44} {faster:9.1f}x faster than a libcst parse of everything (target >= 10x) {'met' if faster >= 10 else 'MISSED'}")
     j1, j2 = results["initlint cold --jobs 1"], results["initlint cold --jobs 2"]
     print(row("initlint cold --jobs 1", j1))
     print(row("initlint cold --jobs 2", j2, j1))
     small, parse_small = results["one small file (a finding)"], results["import libcst + parse it"]
-    print(row("one small file (a finding)", small, parse_small, "<= 1.2x import libcst + parse", small["wall"] <= 1.2 * parse_small["wall"]))
+    small_ratio = parse_small["paired"]  # the median over rounds of small / parse
+    print(row("one small file (a finding)", small, parse_small, "<= 1.2x import libcst + parse", small_ratio <= 1.2))
     print(row("import libcst + parse it", parse_small))
+    print(f"{'  median of the per-round ratios':44} {small_ratio:9.2f}x")
     nothing, bare = results["a file with nothing to check"], results["python -c pass"]
-    print(row("a file with nothing to check", nothing, bare, "<= 3x python -c pass", nothing["wall"] <= 3 * bare["wall"]))
+    nothing_ratio = bare["paired"]
+    print(row("a file with nothing to check", nothing, bare, "<= 3x python -c pass", nothing_ratio <= 3))
     print(row("python -c pass", bare))
+    print(f"{'  median of the per-round ratios':44} {nothing_ratio:9.2f}x")
     peak = max(cold["rss"], warm["rss"])
     print(f"{'peak memory (corpus runs, largest process)':44} {peak:9.1f} MiB{'':22}  {'<= 300 MB':30} {'met' if peak * 1.048576 <= 300 else 'MISSED'}")
     codes = sorted({int(v['rc']) for v in results.values()})
