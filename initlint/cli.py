@@ -152,9 +152,9 @@ def run() -> None:
 def _tune_gc() -> None:
     """For a process that is one run of the command (not a caller's, nor a test's): a lint run
     allocates many objects that live to its end (importing libcst alone makes ~100k; then its
-    trees) and few cycles: CPython's default of a collection every 700
-    allocations re-scans them again and again (a tenth of a one-file run). Collect less often,
-    and leave what start-up made out of the scans. Costs ~20 MiB at the peak of a corpus run."""
+    trees) and few cycles: CPython's default of a collection every 700 allocations re-scans them
+    again and again (a tenth of a one-file run). Collect less often, and leave what start-up made
+    out of the scans. Costs ~20 MiB at the peak of a corpus run."""
     import gc
 
     gc.freeze()

@@ -146,7 +146,7 @@ def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequ
             refusal, parses = _cpython_verdict(source)
             if refusal is not None:
                 return [file_error(SYNTAX_ERROR, path, f"cannot parse: {refusal}")]
-            if not parses:
+            if not parses and plan is not None and plan.partial:  # (parsed whole already: libcst took it)
                 diagnostics = _parse_and_check(cst, source, source, path, settings, rules, None, None).diagnostics()
     finally:
         sys.setrecursionlimit(limit)
@@ -296,22 +296,21 @@ def _too_deep(source: str) -> Optional[str]:
     (tests/test_adversarial.py); otherwise CPython's parser, ten times faster, looks first. Other
     syntax errors are left for libcst to report.
     """
-    if len(source) > MAX_SOURCE_CHARS:
-        return _cpython_verdict(source)[0]
-    if not _may_nest(source):
+    if len(source) <= MAX_SOURCE_CHARS and not _may_nest(source):
         return None
-    return _cpython_verdict(source)[0]
+    return _cpython_verdict(source, may_nest=True)[0]
 
 
-def _cpython_verdict(source: str) -> Tuple[Optional[str], bool]:
-    """(why the file must not reach libcst, or None; whether CPython parses it at all)."""
+def _cpython_verdict(source: str, may_nest: Optional[bool] = None) -> Tuple[Optional[str], bool]:
+    """(why the file must not reach libcst, or None; whether CPython parses it at all).
+    `may_nest`: `_may_nest(source)` when the caller already knows it."""
     if len(source) > MAX_SOURCE_CHARS:
         return f"the file is larger than {MAX_SOURCE_CHARS // 1_000_000} million characters", False
     try:
         with warnings.catch_warnings():  # `1if x`, "\d": CPython's SyntaxWarnings would reach stderr as `<unknown>:4:`
             warnings.simplefilter("ignore")
             tree = ast.parse(source)
-        if len(source) > _MAX_DEPTH and _may_nest(source) and _depth(tree) > _MAX_DEPTH:
+        if len(source) > _MAX_DEPTH and (_may_nest(source) if may_nest is None else may_nest) and _depth(tree) > _MAX_DEPTH:
             return f"the code is nested too deeply (more than {_MAX_DEPTH} levels)", True
     except (RecursionError, MemoryError):
         return "the code is nested too deeply", False

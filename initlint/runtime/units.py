@@ -20,6 +20,8 @@ below the tolerance), first on 64 sampled coordinates, then, for units still tog
 of them; the projections are sorted, and neighbours closer than the largest gap two tolerably
 equal units can have become candidates, verified element by element against their group's
 first member. The projections are a filter only: verdicts come from the element-wise test.
+At step 0 the weights usually settle it at once (`_all_apart`): one sorted projection on the
+sampled coordinates, and only the few near neighbours a random init has compared element-wise.
 
 Only the weights at step 0 and the gradients at every step are compared: with plain SGD,
 ``w_t = w_0 - lr * sum(g_s)``, so units with identical w_0 and identical gradients have identical
@@ -37,6 +39,7 @@ from torch import nn
 CHUNK = 1 << 22  # elements cast to float64 at a time: 32 MiB, whatever the layer's size
 PROJECTIONS = 2
 SAMPLE = 64  # coordinates of the cheap first projection
+_NEAR_PAIRS = 1024  # near neighbours `_all_apart` compares itself before leaving them to `group`
 
 
 def rtol_for(dtype: torch.dtype) -> float:
@@ -273,9 +276,6 @@ def _all_apart(parts: List[torch.Tensor], limits: List[float], generator: torch.
     for part, limit in zip(parts, limits):  # every pair of every run at once, element by element
         same &= (part[first] - part[second]).abs().amax(dim=1) <= limit
     return not bool(same.any())
-
-
-_NEAR_PAIRS = 1024  # near neighbours `_all_apart` compares itself before leaving them to `group`
 
 
 def _scale(part: torch.Tensor) -> float:
