@@ -24,6 +24,8 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=3)
     args = parser.parse_args()
 
+    import gc
+
     import libcst
 
     from initlint import engine, screen
@@ -66,6 +68,8 @@ def main() -> int:
     files = files[:: args.every]
     sources = [(f, engine.read_source(f)) for f in files]
     settings = Settings(select=all_codes(), root=str(REPO), no_cache=True)
+    gc.freeze()  # as the console script does (initlint.cli.run)
+    gc.set_threshold(10_000, 20, 20)
     start = time.perf_counter()
     for path, source in sources:
         engine.lint_source(source, path, settings)

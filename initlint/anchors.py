@@ -31,10 +31,12 @@ from initlint.textscan import (
     called,
     canonical,
     depth,
+    exact,
     has_word,
-    imports,
+    import_statements,
     is_word_char,
     logical_lines,
+    merged,
     receiver,
     statement_starts,
     units,
@@ -73,11 +75,14 @@ class _File:
         self.top = statement_starts(code)
         self._units: Optional[List[Unit]] = None
         self.starts: List[int] = []
-        self.table = imports(code)
+        self.statements = import_statements(code)  # (offset, what it binds), per import
+        self.table = merged(self.statements)
         self.init_modules = tuple(m.rstrip(".") for m in init_modules)
         self._lines: Dict[int, List[int]] = {}
         self._imports: Optional[Dict[int, Optional[Set[str]]]] = None
+        self._needs: Dict[str, Optional[Sequence[str]]] = {}
         self.walkers: Set[int] = set()
+        self.created: Set[str] = set()  # last names bound to what may be a constant matrix
         self.aliases: Dict[str, Set[str]] = {}
         for local, bound in (self.table or {}).items():
             for qualified in bound:
@@ -89,7 +94,7 @@ class _File:
     def units(self) -> List[Unit]:
         """The file's units (computed on first use: most files never need them)."""
         if self._units is None:
-            self._units = units(self.code)
+            self._units = units(self.code, self.top)
             self.starts = [u.start for u in self._units]
         return self._units
 
@@ -97,14 +102,20 @@ class _File:
         """Top-level units with an import -> the names they bind (None: not understood)."""
         if self._imports is None:
             self._imports = {}
-            for i, unit in enumerate(self.units):
-                if unit.kind == "module" and has_word(self.code, "import", unit.start, unit.end):
-                    table = imports(self.code[unit.start:unit.end])
+            units = self.units
+            within: Dict[int, List] = {}
+            for statement in self.statements:
+                within.setdefault(self.unit_at(statement[0]), []).append(statement)
+            for i, statements in within.items():
+                if units[i].kind == "module":
+                    table = merged(statements)
                     self._imports[i] = None if table is None else set(table)
         return self._imports
 
     def needs(self, kind: str) -> Optional[Sequence[str]]:
         """The spellings a unit needs to add a fact of `kind` (`NEEDS`, with this file's aliases)."""
+        if kind in self._needs:
+            return self._needs[kind]
         base = NEEDS[kind]
         if base is None:
             return None
@@ -112,7 +123,8 @@ class _File:
         for last, locals_ in self.aliases.items():
             if last in base or any(last.endswith(n) for n in base if n.endswith("_") or kind.startswith("random")):
                 extra |= locals_
-        return tuple(base) + tuple(extra)
+        found = self._needs[kind] = tuple(base) + tuple(extra)
+        return found
 
     def unit_at(self, offset: int) -> int:
         if self._units is None:
@@ -177,6 +189,8 @@ def anchors(file: _File, why: Optional[Dict[int, List[str]]] = None) -> Set[int]
         if any(t in statement for t in trainable) or _WEIGHT_TARGET.search(statement):
             if _is_constructor(file, p, word):
                 add(p, "constructor")
+                if _may_be_matrix(code, word, p + len(word)):
+                    file.created |= assigned(code[file.statement_bounds(p)[0]:p])
     # Whole-slice writes of a literal number (`w[:] = 1.0`, `w[...] = 0`, `w[:, :] = 0`).
     for match in _SLICE.finditer(code):
         if _WHOLE_SLICE_TARGET.match(code, match.start()) and _NUMBER_VALUE.search(file.statement(match.start())):
@@ -229,6 +243,70 @@ def _occurrences(code: str, names: Iterable[str]):
                 yield p, word
 
 
+def _may_be_matrix(code: str, word: str, after: int) -> bool:
+    """Whether the constructor `word` called at `after` (just past its name) may make a tensor of
+    two or more dimensions that are not a literal 1, as the collector reads its shape
+    (`exprs.shape_of_sizes`, `exprs.matrix_dims`): not `zeros(d)`, `ones(1, d)`, `full((d,), v)`.
+    A guess that only saves rounds: saying yes is always safe."""
+    if word not in _SIZED:
+        return True  # `*_like`: the shape of its argument
+    j = after
+    while j < len(code) and code[j] in SPACE:
+        j += 1
+    if j >= len(code) or code[j] != "(":
+        return True
+    close = _closing(code, j)
+    if close is None:
+        return True
+    positional = [a for a in _split(code[j + 1:close]) if not _KEYWORD.match(a)]
+    if _SIZED[word]:
+        positional = positional[:1]  # full(size, value): the size only
+    if not positional or any(a.startswith("*") for a in positional):
+        return True
+    dims = positional
+    if len(positional) == 1:
+        only = positional[0]
+        if only[:1] in "([":
+            if only[-1:] not in ")]":
+                return True
+            dims = _split(only[1:-1])
+            if any(d[:1] in "*([" for d in dims):
+                return True
+        elif not _SIZE.fullmatch(only):
+            return True  # a call, a subscript...: not read as a size
+        else:
+            last = _SHAPE_NAME.match(only)
+            name = last.group(1).lower() if last and last.end() == len(only) else ""
+            if name in ("shape", "size", "sizes", "dims", "dimensions") or name.endswith("shape"):
+                return True  # `zeros(shape)`: a whole shape in one name
+    return sum(1 for d in dims if d != "1") >= 2
+
+
+# Constructors given sizes -> whether only the first argument is the size (`full(size, value)`).
+_SIZED = {"zeros": False, "ones": False, "new_zeros": False, "new_ones": False, "full": True, "new_full": True}
+_SHAPE_NAME = Lazy(r"(?:\w+[\s\\]*\.[\s\\]*)*(\w+)")
+# A name, an attribute, a number or arithmetic of those (one size, as `exprs._dim` reads it).
+_SIZE = Lazy(r"[\w.\s\\+\-*/%]+")
+_KEYWORD = Lazy(r"\w+[\s\\]*=(?!=)")
+
+
+def _split(text: str) -> List[str]:
+    """Top-level comma-separated pieces of code-only text, stripped (empty ones dropped)."""
+    pieces, level, piece = [], 0, []
+    for char in text:
+        if char in "([{":
+            level += 1
+        elif char in ")]}":
+            level -= 1
+        if char == "," and level == 0:
+            pieces.append("".join(piece).strip(SPACE))
+            piece = []
+        else:
+            piece.append(char)
+    pieces.append("".join(piece).strip(SPACE))
+    return [p for p in pieces if p]
+
+
 def _is_constructor(file: _File, p: int, word: str) -> bool:
     if word in CONSTRUCTOR_METHODS and receiver(file.code, p) != []:
         return True  # x.new_zeros(...): a method of an unresolved receiver
@@ -264,9 +342,7 @@ def _passed_names(file: _File, trainable_names: Set[str], parameters: Iterable[s
     seen: Set[int] = set()
     triggers = [*parameters, "copy_", "register_parameter", "weight", *trainable_names]
     for word in set(triggers):
-        for p, w in words(code, word):
-            if w != word:
-                continue
+        for p in exact(code, word):
             start_end = file.statement_bounds(p)
             if start_end[0] in seen:
                 continue
@@ -313,9 +389,9 @@ def _trainable_names(file: _File, trainable: Sequence[str]) -> Set[str]:
     """Last names of what statements making parameters (or asking requires_grad) may bind."""
     names: Set[str] = set()
     for word in trainable:
-        for p, found in words(file.code, word):
-            if found == word or word == "requires_grad":
-                names |= assigned(file.statement(p))
+        # (any word that starts with `requires_grad`: `requires_grad_()` too)
+        for p in [p for p, _ in words(file.code, word)] if word == "requires_grad" else exact(file.code, word):
+            names |= assigned(file.statement(p))
     return names
 
 
@@ -326,8 +402,8 @@ def _walkers(file: _File) -> Set[int]:
     code = file.code
     calls: List[Tuple[int, str]] = []
     for word in WALKS:
-        for p, found in words(code, word):
-            chain = receiver(code, p) if found == word else None
+        for p in exact(code, word):
+            chain = receiver(code, p)
             if chain is not None and len(chain) == 1 and called(code, p, word):
                 calls.append((p, chain[0]))
     walking: Set[int] = set()
@@ -363,8 +439,8 @@ def _walkers(file: _File) -> Set[int]:
         frontier = set()
         for name in todo:
             bare = name.lstrip(".")
-            for p, found in words(code, bare):
-                if found != bare or (name.startswith(".") and not _after_dot(code, p)):
+            for p in exact(code, bare):
+                if name.startswith(".") and not _after_dot(code, p):
                     continue
                 index = file.unit_at(p)
                 new = [index]

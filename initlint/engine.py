@@ -165,7 +165,7 @@ def _screened(cst, source: str, path: str, settings: Settings, rules, plan: Opti
     widenings = 0
     while plan is not None and plan.partial:
         reads = tracking.Reads()
-        checked = _parse_and_check(cst, plan.text(), source, path, settings, rules, reads, plan)
+        checked = _parse_and_check(cst, plan.text(), source, path, settings, rules, reads, plan, plan.longest_statement())
         providers = [] if checked.failed else plan.providers(reads)
         if not checked.failed and not providers:
             return checked.diagnostics()
@@ -175,7 +175,8 @@ def _screened(cst, source: str, path: str, settings: Settings, rules, plan: Opti
             plan.whole()
         else:
             plan.widen(providers)
-    return _parse_and_check(cst, source, source, path, settings, rules, None, None).diagnostics()
+    longest = plan.longest_statement() if plan is not None else None
+    return _parse_and_check(cst, source, source, path, settings, rules, None, None, longest).diagnostics()
 
 
 class _Checked:
@@ -196,13 +197,14 @@ class _Checked:
         return sorted(set(diagnostics), key=Diagnostic.sort_key)
 
 
-def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings, rules, reads, plan) -> _Checked:
-    """Parse `text` (the source, or the screen's part of it: same lines and columns) and run the rules."""
+def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings, rules, reads, plan, longest: Optional[int] = None) -> _Checked:
+    """Parse `text` (the source, or the screen's part of it: same lines and columns) and run the
+    rules. `longest`: `textscan.longest_statement` of `text`, when the screen has measured it."""
 
     def failure(code, message: str, line: int = 1, column: int = 1) -> _Checked:
         return _Checked(path, source, [file_error(code, path, message, line, column)])
 
-    refusal = _too_deep(text)
+    refusal = _too_deep(text, longest)
     if refusal is not None:
         return failure(SYNTAX_ERROR, f"cannot parse: {refusal}")
     try:
@@ -275,18 +277,21 @@ def _depth(tree: ast.AST) -> int:
     return deepest
 
 
-def _may_nest(source: str) -> bool:
-    """Whether some statement is long enough to nest past _MAX_DEPTH (`textscan.longest_statement`):
-    walking the tree costs as much as parsing it, and real code almost never needs the walk."""
+def _may_nest(source: str, longest: Optional[int] = None) -> bool:
+    """Whether some statement is long enough to nest past _MAX_DEPTH (`textscan.longest_statement`,
+    or `longest` when the screen has measured it): walking the tree costs as much as parsing it,
+    and real code almost never needs the walk."""
     from initlint import textscan
 
-    try:
-        return textscan.longest_statement(textscan.code_only(source), source) > _MAX_DEPTH // 2
-    except textscan.Unsure:
-        return True
+    if longest is None:
+        try:
+            longest = textscan.longest_statement(textscan.code_only(source), source)
+        except textscan.Unsure:
+            return True
+    return longest > _MAX_DEPTH // 2
 
 
-def _too_deep(source: str) -> Optional[str]:
+def _too_deep(source: str, longest: Optional[int] = None) -> Optional[str]:
     """Why libcst must not parse this text for its nesting, else None.
 
     libcst's native parser crashes the whole process (a stack overflow) on nesting that CPython
@@ -296,7 +301,7 @@ def _too_deep(source: str) -> Optional[str]:
     (tests/test_adversarial.py); otherwise CPython's parser, ten times faster, looks first. Other
     syntax errors are left for libcst to report.
     """
-    if len(source) <= MAX_SOURCE_CHARS and not _may_nest(source):
+    if len(source) <= MAX_SOURCE_CHARS and not _may_nest(source, longest):
         return None
     return _cpython_verdict(source, may_nest=True)[0]
 

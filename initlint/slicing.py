@@ -3,6 +3,7 @@ analysis, which dropped units could have changed what it read (see `initlint.scr
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
@@ -33,9 +34,11 @@ from initlint.textscan import (
     assigned,
     bisect_units,
     code_only,
+    exact,
     has_word,
     imports,
     is_word_char,
+    longest_statement,
     words,
 )
 from initlint.tracking import MARKER, Reads
@@ -71,7 +74,7 @@ class Plan:
         run = False
         for unit, kept in zip(self.file.units, self.keep):
             piece = self.source[unit.start:unit.end]
-            breaks = len(_LINE_BREAK.findall(piece))
+            breaks = piece.count("\n") + piece.count("\r") - piece.count("\r\n")  # \n, \r or \r\n
             if kept:
                 if not run:
                     self._lines.append((here, there))
@@ -122,6 +125,17 @@ class Plan:
         assert self.file is not None and self.keep is not None
         return sum(u.end - u.start for u, k in zip(self.file.units, self.keep) if k)
 
+    def longest_statement(self) -> Optional[int]:
+        """`textscan.longest_statement` of `text()`, from the code-only text the screen has read
+        already (None when it has none)."""
+        if self.file is None:
+            return None
+        if not self.partial:
+            return longest_statement(self.file.code, self.source)
+        assert self.keep is not None
+        ranges = [(u.start, u.end) for u, k in zip(self.file.units, self.keep) if k]
+        return longest_statement(self.file.code, self.source, ranges)  # (a marker line nests nothing)
+
     def whole(self) -> None:
         """Parse everything from now on."""
         self.keep = None
@@ -147,6 +161,28 @@ class Plan:
             rest.until, rest.late, rest.readers = reads.until, reads.late, reads.readers
             reads = rest
         elements = self.elements()
+        # Per kind, the keys whose read a unit before the statement bounding it could change:
+        # `None` (the whole collection), the unbounded keys, and the others by that statement's
+        # unit (`_before`), sorted, so that a unit's keys are found by bisection.
+        kinds = []
+        for kind, keys in reads.items():
+            if keys is None:
+                kinds.append((kind, None, [], [], {}))
+                continue
+            free: Set[str] = set()
+            bounded: List[Tuple[int, str]] = []
+            for key in keys:
+                bound = reads.bound(kind, key)
+                if bound is None or bound >= len(elements):
+                    free.add(key)
+                else:
+                    bounded.append((elements[bound], key))
+            bounded.sort()
+            by_element: Dict[int, Set[str]] = {}
+            for element, key in bounded:
+                by_element.setdefault(element, set()).add(key)
+            kinds.append((kind, free, [e for e, _ in bounded], [k for _, k in bounded], by_element))
+        code = self.file.code
         found = []
         for index, kept in enumerate(self.keep):
             if kept:
@@ -155,10 +191,14 @@ class Plan:
                 found.append(index)
                 continue
             unit = self.file.units[index]
-            for kind, keys in reads.items():
-                if keys is not None:
+            for kind, free, bounds, bounded_keys, by_element in kinds:
+                needs = self.file.needs(kind) if kind in NEEDS else None
+                if needs is not None and not any(code.find(n, unit.start, unit.end) >= 0 for n in needs):
+                    continue  # (what `_provides` checks first, before the keys matter)
+                keys: Optional[Set[str]] = None
+                if free is not None:
                     # A read made while visiting statement b cannot see what comes after it.
-                    keys = {key for key in keys if _before(unit, index, reads.bound(kind, key), elements)}
+                    keys = free | set(bounded_keys[bisect.bisect_right(bounds, index):]) | by_element.get(unit.parent, set())
                     if not keys:
                         continue
                 if _provides(self.file, self.keep, index, kind, keys, reads):
@@ -175,7 +215,6 @@ class Plan:
         return [i for i, (u, k) in enumerate(zip(self.file.units, self.keep)) if u.parent < 0 and (k or u.classes)]
 
 
-_LINE_BREAK = Lazy(r"\r\n|\r|\n")
 # Facts that IL002's zero-hidden-matrix check reads whole (`_derived`, `_mentions_random_trainable`,
 # its loop over the matrix products).
 _FLOWS = frozenset({"bindings", "matmuls", "trainables", "random_trainables"})
@@ -237,19 +276,16 @@ def _hidden_flow(file: _File, names: Set[str]) -> Optional[Set[int]]:
     trainable: Set[Tuple[int, int]] = set()
     trained: Set[str] = set()
     for word in file.needs("trainables") or ():
-        for p, found in words(code, word):
-            if found == word or word == "requires_grad":
-                bounds = file.statement_bounds(p)
-                trainable.add(bounds)
-                trained |= {t.rsplit(".", 1)[-1] for t in _targets(file, *bounds)}
+        # (any word that starts with `requires_grad`: `requires_grad_()` too)
+        for p in [p for p, _ in words(code, word)] if word == "requires_grad" else exact(code, word):
+            bounds = file.statement_bounds(p)
+            trainable.add(bounds)
+            trained |= {t.rsplit(".", 1)[-1] for t in _targets(file, *bounds)}
     if "register_parameter" in code:
         trained.add("")  # it names its parameters in strings: any product may use one
     possible = False
     for word in (*MATMUL_WORDS, *file.needs("matmuls")[len(MATMUL_WORDS):]):  # type: ignore[index]
-        occurrences = [(p, w) for p, w in words(code, word)] if word != "@" else [(m.start(), "@") for m in re.finditer("@", code)]
-        for p, found in occurrences:
-            if found != word:
-                continue
+        for p in exact(code, word) if word != "@" else [m.start() for m in re.finditer("@", code)]:
             start, end = file.statement_bounds(p)
             mentioned = set(_WORD.findall(code, start, end))
             if mentioned & flow and (mentioned & trained or "" in trained):
@@ -291,7 +327,7 @@ def build(source: str, extend_init_modules: Sequence[str] = (), why: Optional[Di
     # tracked: an import the analysis needs and the screen dropped brings its unit back.
     context = [i for i, u in enumerate(file.units) if u.kind == "method" and u.classes]
     candidates = file.walkers
-    items: List[Tuple[int, Optional[int]]] = [(i, None) for i in sorted(seeds | set(context))]
+    items: List[Tuple[int, Optional[int]]] = [(i, None) for i in sorted(seeds | set(context) | _randomisers(file, seeds))]
     items += [(i, _HOPS - _CANDIDATE_HOPS) for i in sorted(candidates) if file.units[i].kind == "method"]
     _keep(file, keep, hops, items)
     result = Plan(source, file, keep, hops)
@@ -299,6 +335,23 @@ def build(source: str, extend_init_modules: Sequence[str] = (), why: Optional[Di
     named = {word for group in result.dropped_classes() for _, args in group for word in _WORD.findall(args or "")}
     _keep(file, keep, hops, [(i, None) for i, bound in file.import_units().items() if not keep[i] and (bound is None or bound & named)])
     return result
+
+
+def _randomisers(file: _File, seeds: Set[int]) -> Set[int]:
+    """Units that may give random values to a tensor a constructor seed makes (`randomised`):
+    the rules ask about every such tensor, so kept now, they need no second round."""
+    found: Set[int] = set()
+    code = file.code
+    needs = file.needs("randomised") or ()
+    for name in file.created:
+        for p in exact(code, name):
+            index = file.unit_at(p)
+            if index in seeds or index in found:
+                continue
+            unit = file.units[index]
+            if any(code.find(n, unit.start, unit.end) >= 0 for n in needs):
+                found.add(index)
+    return found
 
 
 # How many calls deep IL004 looks from an `__init__` for functions of the file (`walks` follows
@@ -459,7 +512,7 @@ def _provides(file: _File, keep: List[bool], index: int, kind: str, keys: Option
         if not has_word(text, last):
             continue
         if kind == "applied":  # `x.apply(<key>)` (`.apply(partial(<key>, ...))`)
-            if any(has_word(file.statement(p), last) for p, w in words(code, "apply", start, end) if w == "apply" and _after_dot(code, p)):
+            if any(has_word(file.statement(p), last) for p in exact(code, "apply", start, end) if _after_dot(code, p)):
                 return True
         elif kind in ("bindings", "instances"):  # an assignment to exactly that name
             if _binds(file, key, start, end) and (kind != "bindings" or _binding_matters(file, key, reads)):

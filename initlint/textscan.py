@@ -122,15 +122,24 @@ def _end_of_single(text: str, p: int, quote: str) -> int:
 
 
 # ---- statements -----------------------------------------------------------------------------
+_BRACKETS = str.maketrans("[{]}", "(())")
+_last_brackets: List[str] = ["", ""]  # (code, its brackets) of the last text asked about
+
+
+def _brackets(code: str) -> str:
+    """`code` with `[` and `{` read as `(`, `]` and `}` as `)`: counting brackets then takes two
+    calls of str.count, not six (kept for the last text asked about: the screen reads one file)."""
+    if _last_brackets[0] is not code:
+        _last_brackets[0], _last_brackets[1] = code, code.translate(_BRACKETS)
+    return _last_brackets[1]
+
+
 def depth(segment: str, start: int = 0, end: Optional[int] = None) -> int:
     """Brackets opened minus brackets closed in a piece of code-only text (segment[start:end],
     counted in place: no copy of the piece)."""
     end = len(segment) if end is None else end
-    count = segment.count
-    return (
-        count("(", start, end) + count("[", start, end) + count("{", start, end)
-        - count(")", start, end) - count("]", start, end) - count("}", start, end)
-    )
+    count = _brackets(segment).count
+    return count("(", start, end) - count(")", start, end)
 
 
 def _starts(code: str, pattern: "re.Pattern[str]", start: int, end: int) -> List[int]:
@@ -138,13 +147,10 @@ def _starts(code: str, pattern: "re.Pattern[str]", start: int, end: int) -> List
     (a line break and a lookahead) finds outside brackets and not continued by a backslash."""
     found: List[int] = []
     previous, level = start, 0
-    count, opens = code.count, code.startswith
+    count, opens = _brackets(code).count, code.startswith
     for match in pattern.finditer(code, start, end):
         p = match.end()
-        level += (
-            count("(", previous, p) + count("[", previous, p) + count("{", previous, p)
-            - count(")", previous, p) - count("]", previous, p) - count("}", previous, p)
-        )
+        level += count("(", previous, p) - count(")", previous, p)
         previous = p
         if level != 0:
             continue
@@ -200,9 +206,9 @@ class Unit:
         return f"Unit({self.kind} {self.name!r} {self.start}:{self.end})"
 
 
-def units(code: str) -> List[Unit]:
-    """Cut code-only text into units (see `Unit`)."""
-    starts = statement_starts(code)
+def units(code: str, starts: Optional[List[int]] = None) -> List[Unit]:
+    """Cut code-only text into units (see `Unit`); `starts`: its `statement_starts`, if known."""
+    starts = statement_starts(code) if starts is None else starts
     bounds = list(zip(starts, starts[1:] + [len(code)]))
     groups: List[List] = []  # [start, end, kind, name]
     decorated: Optional[int] = None
@@ -295,23 +301,25 @@ def _class_units(code: str, start: int, end: int, name: str, index: int) -> List
     return out
 
 
-def longest_statement(code: str, source: str) -> int:
+def longest_statement(code: str, source: str, ranges: Optional[Iterable[Tuple[int, int]]] = None) -> int:
     """A bound on how deep any statement of `source` (its code-only text `code`) can nest its
     syntax tree: over its logical lines, the non-blank characters plus twice the indentation.
     (Every level of an expression costs at least one character, every level of blocks at least
     one column of indentation and adds at most two levels; a string is a leaf, except an
-    f-string, whose expressions count in full.)"""
-    starts = logical_lines(code, 0, len(code))
+    f-string, whose expressions count in full.) `ranges`: only the statements of these pieces
+    (each starting at bracket depth 0: whole units)."""
     deepest = 0
-    for start, end in zip(starts, starts[1:] + [len(code)]):
-        if end - start <= deepest:
-            continue  # cannot beat the best so far
-        piece = code[start:end]
-        if _F_STRING.search(source, start, end):
-            piece = source[start:end]
-        indent = len(piece) - len(piece.lstrip(" \t"))
-        blank = piece.count(" ") + piece.count("\t") + piece.count("\n") + piece.count("\r") + piece.count("\f")
-        deepest = max(deepest, len(piece) - blank + 2 * indent)
+    for first, last in ((0, len(code)),) if ranges is None else ranges:
+        starts = logical_lines(code, first, last)
+        for start, end in zip(starts, starts[1:] + [last]):
+            if end - start <= deepest:
+                continue  # cannot beat the best so far
+            piece = code[start:end]
+            if _F_STRING.search(source, start, end):
+                piece = source[start:end]
+            indent = len(piece) - len(piece.lstrip(" \t"))
+            blank = piece.count(" ") + piece.count("\t") + piece.count("\n") + piece.count("\r") + piece.count("\f")
+            deepest = max(deepest, len(piece) - blank + 2 * indent)
     return deepest
 
 
@@ -340,9 +348,24 @@ def words(code: str, stem: str, start: int = 0, end: Optional[int] = None) -> It
         yield match.start(), match.group()
 
 
+def exact(code: str, word: str, start: int = 0, end: Optional[int] = None) -> List[int]:
+    """Offsets of the whole-word occurrences of `word` in code[start:end] (those of `words(code,
+    word, start, end)` that are `word` itself), by str.find: no regular expression to compile."""
+    end = len(code) if end is None else end
+    found: List[int] = []
+    find, size = code.find, len(word)
+    p = find(word, start, end)
+    while p >= 0:
+        q = p + size
+        if (p == 0 or not is_word_char(code[p - 1])) and (q >= end or not is_word_char(code[q])):
+            found.append(p)
+        p = find(word, q, end)
+    return found
+
+
 def has_word(code: str, word: str, start: int = 0, end: Optional[int] = None) -> bool:
     """Whether `word` occurs as a whole word in code[start:end]."""
-    return any(found == word for _, found in words(code, word, start, end))
+    return bool(exact(code, word, start, end))
 
 
 SPACE = " \t\r\n\f\\"
@@ -393,47 +416,68 @@ def imports(code: str) -> Optional[Dict[str, Set[str]]]:
     """Local name -> every qualified name an import statement may bind it to, read as
     `initlint.imports.ImportTable.add` reads them (star imports bind nothing; relative ones keep
     their dots); None when some import is not understood."""
+    return merged(import_statements(code))
+
+
+def merged(statements: Iterable[Tuple[int, Optional[Dict[str, Set[str]]]]]) -> Optional[Dict[str, Set[str]]]:
+    """One table from some of `import_statements`' (None when one of them is None)."""
     table: Dict[str, Set[str]] = {}
-    for at, _word in words(code, "import"):
-        if _word != "import":
-            continue
-        names = _import_names(code, at + len("import"))
-        if names is None:
+    for _at, bound in statements:
+        if bound is None:
             return None
-        line = code.rfind("\n", 0, at) + 1
-        while line > 1 and code[line - 2] == "\\":  # a backslash continues the line before
-            line = code.rfind("\n", 0, line - 1) + 1
-        head = code[line:at]
-        semicolon = head.rfind(";")
-        head = head[semicolon + 1:] if semicolon >= 0 else head
-        origin = _FROM_MODULE.search(head)
-        while origin is not None and origin.start() > 0 and is_word_char(head[origin.start() - 1]):
-            origin = _FROM_MODULE.search(head, origin.start() + 1)  # `datafrom`: not the keyword
-        if origin is not None:
-            module = _BLANKS.sub("", origin.group(1))
-            if names == ["*"]:
-                continue
-            dots = len(module) - len(module.lstrip("."))
-            if module[dots:] and not _DOTTED.fullmatch(module[dots:]):
-                return None
-            for name in names:
-                parts = _AS.split(name)
-                if len(parts) > 2 or not all(_WORD.fullmatch(part) for part in parts):
-                    return None
-                # As ImportTable.add: `from ... import x` -> `...x`, `from .m import x` -> `.m.x`.
-                bound = f"{module}.{parts[0]}" if module and not module.endswith(".") else f"{module}{parts[0]}"
-                table.setdefault(parts[-1], set()).add(bound)
-            continue
+        for name, qualified in bound.items():
+            table.setdefault(name, set()).update(qualified)
+    return table
+
+
+def import_statements(code: str) -> List[Tuple[int, Optional[Dict[str, Set[str]]]]]:
+    """(offset of the `import` keyword, what it binds as `imports` reads it or None when it is
+    not understood), for every import in `code`."""
+    out: List[Tuple[int, Optional[Dict[str, Set[str]]]]] = []
+    for at in exact(code, "import"):
+        out.append((at, _import_statement(code, at)))
+    return out
+
+
+def _import_statement(code: str, at: int) -> Optional[Dict[str, Set[str]]]:
+    table: Dict[str, Set[str]] = {}
+    names = _import_names(code, at + len("import"))
+    if names is None:
+        return None
+    line = code.rfind("\n", 0, at) + 1
+    while line > 1 and code[line - 2] == "\\":  # a backslash continues the line before
+        line = code.rfind("\n", 0, line - 1) + 1
+    head = code[line:at]
+    semicolon = head.rfind(";")
+    head = head[semicolon + 1:] if semicolon >= 0 else head
+    origin = _FROM_MODULE.search(head)
+    while origin is not None and origin.start() > 0 and is_word_char(head[origin.start() - 1]):
+        origin = _FROM_MODULE.search(head, origin.start() + 1)  # `datafrom`: not the keyword
+    if origin is not None:
+        module = _BLANKS.sub("", origin.group(1))
+        if names == ["*"]:
+            return table
+        dots = len(module) - len(module.lstrip("."))
+        if module[dots:] and not _DOTTED.fullmatch(module[dots:]):
+            return None
         for name in names:
             parts = _AS.split(name)
-            dotted = _BLANKS.sub("", parts[0])
-            if len(parts) > 2 or not _DOTTED.fullmatch(dotted) or (len(parts) == 2 and not _WORD.fullmatch(parts[1])):
+            if len(parts) > 2 or not all(_WORD.fullmatch(part) for part in parts):
                 return None
-            if len(parts) == 2:
-                table.setdefault(parts[1], set()).add(dotted)
-            else:
-                head_name = dotted.split(".", 1)[0]
-                table.setdefault(head_name, set()).add(head_name)
+            # As ImportTable.add: `from ... import x` -> `...x`, `from .m import x` -> `.m.x`.
+            bound = f"{module}.{parts[0]}" if module and not module.endswith(".") else f"{module}{parts[0]}"
+            table.setdefault(parts[-1], set()).add(bound)
+        return table
+    for name in names:
+        parts = _AS.split(name)
+        dotted = _BLANKS.sub("", parts[0])
+        if len(parts) > 2 or not _DOTTED.fullmatch(dotted) or (len(parts) == 2 and not _WORD.fullmatch(parts[1])):
+            return None
+        if len(parts) == 2:
+            table.setdefault(parts[1], set()).add(dotted)
+        else:
+            head_name = dotted.split(".", 1)[0]
+            table.setdefault(head_name, set()).add(head_name)
     return table
 
 

@@ -320,7 +320,7 @@ def track(facts, reads: Reads) -> None:
 
 def note(facts, reads: Reads) -> None:
     """After the rules: what `Plan.providers` needs besides the keys (see `_flow`)."""
-    reads.created = {s.target_name for s in facts.sites if s.kind == "constant" and s.created and s.trainable}
+    reads.created = {s.target_name for s in facts.sites if s.kind == "constant" and s.zero and s.created and s.trainable}
 
 
 def remap(facts, plan: Plan) -> None:

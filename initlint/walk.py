@@ -14,8 +14,9 @@ the fixtures and the corpus, and the table against the installed libcst's source
 from __future__ import annotations
 
 import dataclasses
+import operator
 import weakref
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Type
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
 
@@ -152,14 +153,51 @@ def _assemble(node: cst.CSTNode, order: Tuple[str, ...]) -> List[cst.CSTNode]:
     return out
 
 
+def _getter(kind: type) -> Optional[Callable[[cst.CSTNode], tuple]]:
+    """For a type the table knows (the installed libcst's own), a function giving the values of
+    all its child fields in visiting order, in one call; None for the others."""
+    try:
+        return _GETTERS[kind]
+    except KeyError:
+        pass
+    order = _TABLE.get(kind.__name__) if _TABLE is not None and getattr(cst, kind.__name__, None) is kind else None
+    getter = None
+    if order:
+        many = operator.attrgetter(*order)
+        getter = many if len(order) > 1 else (lambda node, one=many: (one(node),))
+    _GETTERS[kind] = getter
+    return getter
+
+
+_GETTERS: Dict[type, Optional[Callable[[cst.CSTNode], tuple]]] = {}
+
+
+def _fields_nodes(values: tuple, leave_out: frozenset) -> List[cst.CSTNode]:
+    """The nodes that child-field values hold, in order, less those of the `leave_out` types."""
+    out: List[cst.CSTNode] = []
+    for value in values:
+        kind = type(value)
+        if kind is tuple or kind is list:
+            out.extend([item for item in value if type(item) not in leave_out] if leave_out else value)
+        elif kind not in leave_out and (_IS_NODE.get(kind) or _is_node(kind)):
+            out.append(value)
+    return out
+
+
 def children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
     """`node.children`, in the same order, without rebuilding `node`."""
+    getter = _getter(type(node))
+    if getter is not None:
+        return _fields_nodes(getter(node), frozenset())
     shape = _shape(node)
     return node.children if shape is None else _assemble(node, shape[0])
 
 
 def significant(node: cst.CSTNode) -> List[cst.CSTNode]:
     """`children(node)` less the TRIVIA, in the same order."""
+    getter = _getter(type(node))
+    if getter is not None:
+        return _fields_nodes(getter(node), TRIVIA)
     shape = _shape(node)
     if shape is None:
         return [child for child in node.children if type(child) not in TRIVIA]

@@ -291,3 +291,87 @@ def test_walk_names_match_the_collector():
     from initlint import facts
 
     assert screen.WALKS == facts.PARAM_ITERATORS | facts.MODULE_ITERATORS | {"apply"}
+
+
+def test_exact_is_words_whole():
+    """`textscan.exact` (str.find) finds what `words` (a regular expression per stem) finds whole,
+    at the edges of the text and of a range too."""
+    texts = [p.read_text() for p in sorted(FIXTURES.glob("*.py"))[:12]]
+    texts += ["weight", "weight_ weight", "xweight weight.x w weight", "a(weight)weight"]
+    for text in texts:
+        code = textscan.code_only(text)
+        for word in ("weight", "self", "zeros_", "w", "import", "nn"):
+            for start, end in ((0, len(code)), (1, len(code) - 1), (3, max(3, len(code) // 2))):
+                expected = [p for p, found in textscan.words(code, word, start, end) if found == word]
+                assert textscan.exact(code, word, start, end) == expected, (word, start, end)
+
+
+@pytest.mark.parametrize("path", [*sorted(FIXTURES.glob("*.py")), *CORPUS_FILES[::4]], ids=lambda p: p.name)
+def test_import_units_read_as_their_own_text(path: Path):
+    """What each top-level unit imports, read from the whole file's import statements, is what
+    reading the unit's own text gives."""
+    from initlint.anchors import _File
+
+    source = engine.read_source(str(path))
+    try:
+        code = textscan.code_only(source)
+    except textscan.Unsure:
+        return
+    file = _File(source, code, ())
+    expected = {}
+    for i, unit in enumerate(file.units):
+        if unit.kind == "module" and textscan.has_word(code, "import", unit.start, unit.end):
+            table = textscan.imports(code[unit.start:unit.end])
+            expected[i] = None if table is None else set(table)
+    assert file.import_units() == expected
+
+
+_SHAPES = [
+    ("torch.zeros(d)", False), ("torch.zeros(1, d)", False), ("torch.ones(1, 1, self.dim)", False),
+    ("torch.zeros((d,))", False), ("torch.full((d,), 0.5)", False), ("torch.zeros(d + 1)", False),
+    ("torch.zeros(d, dtype=torch.float32)", False), ("x.new_zeros(n)", False),
+    ("torch.zeros(n, d)", True), ("torch.zeros((n, d))", True), ("torch.zeros([n, d])", True),
+    ("torch.zeros(shape)", True), ("torch.zeros(x.shape)", True), ("torch.zeros(*dims)", True),
+    ("torch.zeros(size=(n, d))", True), ("torch.zeros(f(n))", True), ("torch.zeros(shape[0])", True),
+    ("torch.zeros_like(w)", True), ("torch.full((n, d), 0.0)", True), ("torch.zeros(((n, d)))", True),
+]
+
+
+@pytest.mark.parametrize("call, matrix", _SHAPES)
+def test_constructor_shapes_are_read_as_the_collector_reads_them(call: str, matrix: bool):
+    """The screen's guess of a constant tensor's dimensions (which only decides what to keep in
+    advance) says "not a matrix" only where the collector's shape has fewer than two."""
+    import libcst as cst
+
+    from initlint import exprs
+    from initlint.anchors import _may_be_matrix
+
+    word = call.split("(", 1)[0].rsplit(".", 1)[-1]
+    assert _may_be_matrix(call, word, call.index(word) + len(word)) is matrix
+    node = cst.parse_expression(call)
+    sizes = list(exprs.positional(node))[:1] if word in ("full", "new_full") else list(exprs.positional(node))
+    dims = exprs.matrix_dims(exprs.shape_of_sizes(sizes))
+    if not matrix:
+        assert dims is not None and dims < 2
+
+
+def test_a_constant_matrix_keeps_what_randomises_it_from_the_first_round():
+    source = (
+        "import torch\nimport torch.nn as nn\n"
+        "class M(nn.Module):\n"
+        "    def __init__(self, n, d):\n"
+        "        super().__init__()\n"
+        "        self.pos = nn.Parameter(torch.zeros(1, n, d))\n"
+        "        self.scale = nn.Parameter(torch.ones(d))\n"
+        "    def reset(self):\n"
+        "        nn.init.trunc_normal_(self.pos, std=0.02)\n"
+        "    def rescale(self):\n"
+        "        nn.init.normal_(self.scale)\n"
+        "    def forward(self, x):\n"
+        "        return x + self.pos\n"
+    )
+    plan = screen.plan(source)
+    assert plan is not None and plan.partial
+    kept = {u.name for u, k in zip(plan.file.units, plan.keep) if k and u.kind == "method"}
+    assert kept == {"__init__", "reset"}  # not `rescale`: `ones(d)` is a vector, never asked about
+    assert engine.lint_source(source, "m.py", Settings(select=all_codes())) == []
