@@ -207,8 +207,10 @@ def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings,
     refusal = _too_deep(text, longest)
     if refusal is not None:
         return failure(SYNTAX_ERROR, f"cannot parse: {refusal}")
+    from initlint.parsing import parse_module
+
     try:
-        module = cst.parse_module(text)
+        module = parse_module(text)
     except cst.ParserSyntaxError as error:
         return failure(SYNTAX_ERROR, f"cannot parse: {error.message}", error.raw_line, error.raw_column + 1)
     except RecursionError:
