@@ -110,14 +110,15 @@ def applied_codes(path: str, settings: Settings) -> Tuple[str, ...]:
     return tuple(code for code in settings.select if code not in off)
 
 
-def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequence[Type["Rule"]]] = None) -> List[Diagnostic]:
-    """Lint one file's text; never raises for anything the file contains."""
+def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequence[Type["Rule"]]] = None, matched: bool = False) -> List[Diagnostic]:
+    """Lint one file's text; never raises for anything the file contains. `matched`: the caller
+    has seen `screen.may_match` say yes (it is not asked again)."""
     codes = applied_codes(path, settings)
     if not codes:
         return []
     plan: Optional["Plan"] = None
     if SCREEN:
-        plan = screen.plan(source, settings.extend_init_modules)
+        plan = screen.plan(source, settings.extend_init_modules, matched=matched)
         if plan is None:
             return []  # nothing in the file can be reported: libcst is never imported for it
         if plan.partial and plan.kept_chars() * 4 > len(source) * 3:
@@ -375,7 +376,7 @@ def lint_file(path: str, settings: Settings) -> FileResult:
         if cached is not None:
             return FileResult(path, cached, source if cached else None)
     try:
-        diagnostics = tuple(lint_source(source, path, settings))
+        diagnostics = tuple(lint_source(source, path, settings, matched=SCREEN))
     except Exception as error:  # noqa: BLE001 - last line of defence: report, go on
         diagnostics = (file_error(INTERNAL_ERROR, path, f"internal error: {type(error).__name__}: {error}"),)
     if key is not None and not any(d.code == INTERNAL_ERROR[0] for d in diagnostics):

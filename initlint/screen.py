@@ -28,6 +28,9 @@ tree in an `__init__` (IL004). The screen keeps a superset of the code they need
      repeated rows), and the `__init__` of every class from which IL004 may reach a walk of the
      tree (`model.apply(...)`, `model.modules()`...) on its model, through methods, bases and
      functions of the file;
+   - the units that may give random values to a constant matrix a constructor seed makes
+     (`nn.init.trunc_normal_(self.pos)`: the rules ask whether it is re-initialised, so kept at
+     once, the answer needs no second round);
    - what those need to be analysed alike: a kept method's class header; a kept class's
      `__init__` (IL004 reads every class's) and the classes it names as bases; the functions and
      methods that code within three calls of an `__init__` names (IL004 looks them up in the
@@ -116,9 +119,10 @@ def may_match(source: str, extend_init_modules: Sequence[str] = ()) -> bool:
     return "__init__" in source and _WALK_CALL.search(source) is not None  # IL004: a walk of the tree
 
 
-def plan(source: str, extend_init_modules: Sequence[str] = (), why: Optional[Dict[int, List[str]]] = None) -> Optional["Plan"]:
-    """What of `source` to parse (see `initlint.slicing`); None when nothing in it can be reported."""
-    if not may_match(source, extend_init_modules):
+def plan(source: str, extend_init_modules: Sequence[str] = (), why: Optional[Dict[int, List[str]]] = None, matched: bool = False) -> Optional["Plan"]:
+    """What of `source` to parse (see `initlint.slicing`); None when nothing in it can be reported.
+    `matched`: the caller has seen `may_match` say yes."""
+    if not matched and not may_match(source, extend_init_modules):
         return None
     from initlint.slicing import build  # imported here: a file with nothing to check never needs it
 

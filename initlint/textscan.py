@@ -180,7 +180,20 @@ _CLASSES = Lazy(r"class[\s\\]+(\w+)")
 
 def class_names(code: str, start: int, end: int) -> frozenset:
     """Names of the classes defined (at any depth) in code[start:end]."""
-    return frozenset(m.group(1) for m in _CLASSES.finditer(code, start, end) if m.start() == 0 or not is_word_char(code[m.start() - 1]))
+    starts, ends, names = _class_index(code)
+    first = bisect.bisect_left(starts, start)
+    return frozenset(names[i] for i in range(first, bisect.bisect_left(starts, end)) if ends[i] <= end)
+
+
+_last_classes: list = ["", None]  # (code, its `class` statements) of the last text asked about
+
+
+def _class_index(code: str) -> Tuple[List[int], List[int], List[str]]:
+    """Where every `class <name>` of `code` starts and ends, and the names (one scan per text)."""
+    if _last_classes[0] is not code or _last_classes[1] is None:
+        found = [m for m in _CLASSES.finditer(code) if m.start() == 0 or not is_word_char(code[m.start() - 1])]
+        _last_classes[0], _last_classes[1] = code, ([m.start() for m in found], [m.end() for m in found], [m.group(1) for m in found])
+    return _last_classes[1]
 _ANY_DEF = Lazy(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[\s\\]+(\w+)", re.M)
 
 

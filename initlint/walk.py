@@ -120,6 +120,14 @@ def _load_table() -> Optional[Dict[str, Tuple[str, ...]]]:
     return _walk_orders.ORDERS if installed == _walk_orders.LIBCST_VERSION else None
 
 
+def _load_trivial() -> Dict[str, Tuple[str, ...]]:
+    if _TABLE is None:
+        return {}
+    from initlint import _walk_orders
+
+    return _walk_orders.TRIVIAL
+
+
 def _shape(node: cst.CSTNode) -> Optional[Tuple[Tuple[str, ...], Tuple[str, ...]]]:
     filled = _filled(node)
     key = (type(node), filled)
@@ -153,23 +161,35 @@ def _assemble(node: cst.CSTNode, order: Tuple[str, ...]) -> List[cst.CSTNode]:
     return out
 
 
-def _getter(kind: type) -> Optional[Callable[[cst.CSTNode], tuple]]:
+def _getter(kind: type, significant: bool = False) -> Optional[Callable[[cst.CSTNode], tuple]]:
     """For a type the table knows (the installed libcst's own), a function giving the values of
-    all its child fields in visiting order, in one call; None for the others."""
+    its child fields in visiting order in one call (with `significant`, less the fields that can
+    only hold TRIVIA); None for the other types."""
     try:
-        return _GETTERS[kind]
+        return _GETTERS[kind, significant]
     except KeyError:
         pass
     order = _TABLE.get(kind.__name__) if _TABLE is not None and getattr(cst, kind.__name__, None) is kind else None
     getter = None
-    if order:
-        many = operator.attrgetter(*order)
-        getter = many if len(order) > 1 else (lambda node, one=many: (one(node),))
-    _GETTERS[kind] = getter
+    if order is not None:
+        if significant:
+            trivial = _TRIVIAL.get(kind.__name__, ())
+            order = tuple(name for name in order if name not in trivial)
+        if not order:
+            getter = _no_fields
+        elif len(order) == 1:
+            getter = (lambda node, one=operator.attrgetter(order[0]): (one(node),))
+        else:
+            getter = operator.attrgetter(*order)
+    _GETTERS[kind, significant] = getter
     return getter
 
 
-_GETTERS: Dict[type, Optional[Callable[[cst.CSTNode], tuple]]] = {}
+def _no_fields(node: cst.CSTNode) -> tuple:
+    return ()
+
+
+_GETTERS: Dict[Tuple[type, bool], Optional[Callable[[cst.CSTNode], tuple]]] = {}
 
 
 def _fields_nodes(values: tuple, leave_out: frozenset) -> List[cst.CSTNode]:
@@ -195,7 +215,7 @@ def children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
 
 def significant(node: cst.CSTNode) -> List[cst.CSTNode]:
     """`children(node)` less the TRIVIA, in the same order."""
-    getter = _getter(type(node))
+    getter = _getter(type(node), True)
     if getter is not None:
         return _fields_nodes(getter(node), TRIVIA)
     shape = _shape(node)
@@ -268,6 +288,8 @@ def nodes(node: cst.CSTNode, skip: Tuple[Type[cst.CSTNode], ...] = ()) -> Iterat
 
 
 _TABLE = _load_table()
+# node type name -> its child fields that can only hold TRIVIA (by libcst's annotations)
+_TRIVIAL = _load_trivial()
 
 
 def extract_orders() -> Dict[str, Tuple[str, ...]]:
@@ -302,6 +324,38 @@ def extract_orders() -> Dict[str, Tuple[str, ...]]:
     return orders
 
 
+def extract_trivial(orders: Dict[str, Tuple[str, ...]]) -> Dict[str, Tuple[str, ...]]:
+    """Per node type, the child fields whose annotation admits only TRIVIA nodes (every concrete
+    node class it names, or derives, is one): `significant` does not even read them."""
+    import typing
+
+    def classes(annotation) -> List[object]:
+        args = typing.get_args(annotation)
+        return [c for arg in args for c in classes(arg)] if args else [annotation]
+
+    def concrete(kind: type) -> List[type]:
+        found = [] if inspect.isabstract(kind) else [kind]
+        for sub in kind.__subclasses__():
+            found += concrete(sub)
+        return found
+
+    import inspect
+
+    names = {kind.__name__ for kind in TRIVIA}
+    trivial: Dict[str, Tuple[str, ...]] = {}
+    for name, order in orders.items():
+        hints = typing.get_type_hints(getattr(cst, name))
+        fields = []
+        for field in order:
+            nodes = [c for c in classes(hints[field]) if isinstance(c, type) and issubclass(c, cst.CSTNode)]
+            # (by name: `__subclasses__` also lists the classes dataclass replaced by slotted copies)
+            if nodes and all(kind.__name__ in names for node in nodes for kind in concrete(node)):
+                fields.append(field)
+        if fields:
+            trivial[name] = tuple(fields)
+    return trivial
+
+
 if __name__ == "__main__":  # regenerate initlint/_walk_orders.py for the installed libcst
     from libcst._version import __version__
 
@@ -312,6 +366,13 @@ if __name__ == "__main__":  # regenerate initlint/_walk_orders.py for the instal
     print(f"LIBCST_VERSION = {__version__!r}")
     print()
     print("ORDERS = {")
-    for kind, order in extract_orders().items():
+    orders = extract_orders()
+    for kind, order in orders.items():
         print(f"    {kind!r}: {order!r},")
+    print("}")
+    print()
+    print("# The fields of those that can only hold trivia (whitespace, punctuation, brackets).")
+    print("TRIVIAL = {")
+    for kind, fields in extract_trivial(orders).items():
+        print(f"    {kind!r}: {fields!r},")
     print("}")

@@ -39,9 +39,9 @@ def calls(monkeypatch):
     seen = []
     real = engine.lint_source
 
-    def counting(source, path, settings, rules=None):
+    def counting(source, path, settings, rules=None, **options):
         seen.append(path)
-        return real(source, path, settings, rules)
+        return real(source, path, settings, rules, **options)
 
     monkeypatch.setattr(engine, "lint_source", counting)
     return seen

@@ -197,7 +197,7 @@ def test_hook_tables_do_not_keep_per_file_visitor_types_alive():
 
 
 @pytest.mark.skipif(not os.environ.get("INITLINT_FULL_CORPUS"), reason="INITLINT_FULL_CORPUS=1: every corpus file")
-def test_children_match_libcst_on_the_full_corpus():
+def test_children_and_significant_match_libcst_on_the_full_corpus():
     corpus = REPO / "bench" / ".corpus" / "src"
     if not corpus.is_dir():
         pytest.skip("no corpus: python bench/run_bench.py --corpus-only")
@@ -209,6 +209,8 @@ def test_children_match_libcst_on_the_full_corpus():
         for node in _all_nodes(module):
             expected, got = list(node.children), list(walk.children(node))
             assert len(got) == len(expected) and all(a is b for a, b in zip(got, expected)), (path, type(node).__name__)
+            kept, significant = [c for c in expected if type(c) not in walk.TRIVIA], walk.significant(node)
+            assert len(significant) == len(kept) and all(a is b for a, b in zip(significant, kept)), (path, type(node).__name__)
 
 
 def test_the_order_table_is_libcsts_own():
@@ -223,6 +225,8 @@ def test_the_order_table_is_libcsts_own():
         pytest.skip(f"table made for libcst {_walk_orders.LIBCST_VERSION}, {__version__} installed")
     assert walk._TABLE is _walk_orders.ORDERS
     assert walk.extract_orders() == _walk_orders.ORDERS
+    assert walk.extract_trivial(_walk_orders.ORDERS) == _walk_orders.TRIVIAL
+    assert _walk_orders.TRIVIAL["Call"] == ("lpar", "whitespace_after_func", "whitespace_before_args", "rpar")
 
 
 def test_learnt_orders_match_libcst_without_the_table(monkeypatch):
