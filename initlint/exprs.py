@@ -117,15 +117,17 @@ def names_in(node: cst.CSTNode) -> Set[str]:
     its parts; inside any other attribute, `f().x`, every name, `x` included)."""
     found: Set[str] = set()
     stack = [node]
+    attribute, name_node = cst.Attribute, cst.Name  # (exact types: see imports.dotted_name)
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Attribute):
+        kind = type(current)
+        if kind is attribute:
             name = dotted_name(current)
             if name:
                 found.add(name)
                 continue
-        elif isinstance(current, cst.Name):
-            found.add(current.value)
+        elif kind is name_node:
+            found.add(current.value)  # type: ignore[attr-defined]
         stack.extend(walk.significant(current))
     return found
 

@@ -15,15 +15,22 @@ _INIT_ALIASES = ("torch.nn.init",)
 
 
 def dotted_name(node: cst.BaseExpression) -> Optional[str]:
-    """`a.b.c` for a chain of Name/Attribute nodes, else None."""
+    """`a.b.c` for a chain of Name/Attribute nodes, else None. (Exact types: libcst's node
+    classes are ABCs, whose isinstance costs several times more, and parsed trees hold no
+    subclasses of them.)"""
+    if type(node) is _NAME:
+        return node.value  # type: ignore[attr-defined]
     parts = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if isinstance(node, cst.Name):
-        parts.append(node.value)
+    while type(node) is _ATTRIBUTE:
+        parts.append(node.attr.value)  # type: ignore[attr-defined]
+        node = node.value  # type: ignore[attr-defined]
+    if type(node) is _NAME:
+        parts.append(node.value)  # type: ignore[attr-defined]
         return ".".join(reversed(parts))
     return None
+
+
+_NAME, _ATTRIBUTE = cst.Name, cst.Attribute
 
 
 def _module_name(node: cst.BaseExpression) -> str:

@@ -279,12 +279,15 @@ def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
 
 def nodes(node: cst.CSTNode, skip: Tuple[Type[cst.CSTNode], ...] = ()) -> Iterator[cst.CSTNode]:
     """`node` and every node under it but the TRIVIA, outermost and leftmost first, leaving out
-    the nodes of the `skip` types below the root and all they hold."""
+    the nodes of exactly the `skip` types below the root and all they hold."""
     stack = [node]
+    kinds = frozenset(skip)  # (exact types: libcst's are ABCs, slow to isinstance, not subclassed in parsed trees)
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(c for c in reversed(significant(current)) if not isinstance(c, skip))
+        below = significant(current)
+        below.reverse()
+        stack.extend([c for c in below if type(c) not in kinds] if kinds else below)
 
 
 _TABLE = _load_table()

@@ -92,8 +92,9 @@ class Context:
 
 def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:
     """Every call in `node`, outermost and leftmost first, outside nested functions and classes."""
+    call = cst.Call
     for child in _nodes(node):
-        if isinstance(child, cst.Call):
+        if type(child) is call:
             yield child
 
 
