@@ -524,28 +524,56 @@ def _closing(code: str, open_at: int) -> Optional[int]:
     return None
 
 
-_BINDING: Dict[Tuple[str, bool], "re.Pattern[str]"] = {}
 # An annotation: it may span lines only inside brackets or after a backslash.
 _ANNOTATION = r"(?:[^=\n;\[(\\]|\\\r?\n|\\|\[[^\]=]*\]|\([^)=]*\))*"
+_DATA = Lazy(r"[\s\\]*\.[\s\\]*data(?!\w)")
+_ASSIGNED = Lazy(rf"[\s\\)]*(?::{_ANNOTATION})?(=)(?!=)")
 
 
 def _binds(file: _File, key: str, start: int = 0, end: Optional[int] = None, data: bool = False) -> List[int]:
     """Offsets in code[start:end] where a statement may bind exactly the dotted name `key` with `=`
     (with `data`, also `key.data`, which the collector strips): the name, then `=` outside
     brackets, at the start of a statement or after another `=` (`a = b = 1`). Over-approximated:
-    a name after a `:` counts too."""
+    a name after a `:` counts too. (Found from the whole-word occurrences of the key's last name,
+    its receiver read backwards: no regular expression to compile per key.)"""
     code = file.code
-    pattern = _BINDING.get((key, data))
-    if pattern is None:
-        dotted = r"[\s\\]*\.[\s\\]*".join(re.escape(part) for part in key.split("."))
-        tail = r"(?:[\s\\]*\.[\s\\]*data)?" if data else ""
-        # (The literal comes first, so that the search is fast; the boundary is checked below.)
-        pattern = _BINDING[(key, data)] = re.compile(rf"{dotted}(?!\w){tail}[\s\\)]*(?::{_ANNOTATION})?(=)(?!=)")
+    end = len(code) if end is None else end
+    *head, last = key.split(".")
     found = []
-    for match in pattern.finditer(code, start, len(code) if end is None else end):
-        if _at_statement_level(file, match.start(), match.start(1)):
-            found.append(match.start())
-    return found
+    for p in exact(code, last, start, end):
+        first = _chain_start(code, p, head)
+        if first is None or first < start:
+            continue
+        q = p + len(last)
+        if data:
+            tail = _DATA.match(code, q, end)
+            if tail is not None and _ASSIGNED.match(code, tail.end(), end):
+                q = tail.end()
+        assignment = _ASSIGNED.match(code, q, end)
+        if assignment is not None and _at_statement_level(file, first, assignment.start(1)):
+            found.append(first)
+    return sorted(set(found))
+
+
+def _chain_start(code: str, p: int, head: List[str]) -> Optional[int]:
+    """Where `head[0]` starts when the word at `p` is preceded by exactly `head[0]. ... .head[-1].`
+    (spaces and backslashes allowed around the dots), else None."""
+    for part in reversed(head):
+        j = p - 1
+        while j >= 0 and code[j] in SPACE:
+            j -= 1
+        if j < 0 or code[j] != ".":
+            return None
+        j -= 1
+        while j >= 0 and code[j] in SPACE:
+            j -= 1
+        stop = j + 1
+        while j >= 0 and is_word_char(code[j]):
+            j -= 1
+        if code[j + 1:stop] != part:
+            return None
+        p = j + 1
+    return p
 
 
 def _at_statement_level(file: _File, target: int, equals: int) -> bool:
