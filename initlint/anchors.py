@@ -31,6 +31,7 @@ from initlint.textscan import (
     called,
     canonical,
     depth,
+    dotted_before,
     exact,
     has_word,
     import_statements,
@@ -557,22 +558,12 @@ def _binds(file: _File, key: str, start: int = 0, end: Optional[int] = None, dat
 
 def _chain_start(code: str, p: int, head: List[str]) -> Optional[int]:
     """Where `head[0]` starts when the word at `p` is preceded by exactly `head[0]. ... .head[-1].`
-    (spaces and backslashes allowed around the dots), else None."""
+    (blanks allowed around the dots), else None."""
     for part in reversed(head):
-        j = p - 1
-        while j >= 0 and code[j] in SPACE:
-            j -= 1
-        if j < 0 or code[j] != ".":
+        found = dotted_before(code, p)
+        if found is None or found[0] != part:
             return None
-        j -= 1
-        while j >= 0 and code[j] in SPACE:
-            j -= 1
-        stop = j + 1
-        while j >= 0 and is_word_char(code[j]):
-            j -= 1
-        if code[j + 1:stop] != part:
-            return None
-        p = j + 1
+        p = found[1]
     return p
 
 

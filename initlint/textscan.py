@@ -384,28 +384,36 @@ def has_word(code: str, word: str, start: int = 0, end: Optional[int] = None) ->
 SPACE = " \t\r\n\f\\"
 
 
+def dotted_before(code: str, i: int) -> Optional[Tuple[str, int]]:
+    """(the word, where it starts) before the `.` that precedes offset `i`, blanks allowed around
+    the dot ('' when no word is there: `f().x`); None when no `.` precedes `i`."""
+    j = i - 1
+    while j >= 0 and code[j] in SPACE:
+        j -= 1
+    if j < 0 or code[j] != ".":
+        return None
+    j -= 1
+    while j >= 0 and code[j] in SPACE:
+        j -= 1
+    stop = j + 1
+    while j >= 0 and is_word_char(code[j]):
+        j -= 1
+    return code[j + 1:stop], j + 1
+
+
 def receiver(code: str, p: int) -> Optional[List[str]]:
     """The dotted names before the word at `p`: [] for a bare name, ["torch", "nn", "init"] for
     `torch.nn.init.zeros_`, None when the receiver is not a plain chain (`f().x`, `a[0].x`)."""
     chain: List[str] = []
     i = p
     while True:
-        j = i - 1
-        while j >= 0 and code[j] in SPACE:
-            j -= 1
-        if j < 0 or code[j] != ".":
+        found = dotted_before(code, i)
+        if found is None:
             return chain
-        j -= 1
-        while j >= 0 and code[j] in SPACE:
-            j -= 1
-        stop = j + 1
-        while j >= 0 and is_word_char(code[j]):
-            j -= 1
-        word = code[j + 1:stop]
+        word, i = found
         if not word or word[0].isdigit():
             return None
         chain.insert(0, word)
-        i = j + 1
 
 
 def called(code: str, p: int, word: str) -> bool:
