@@ -248,7 +248,8 @@ def _may_be_matrix(code: str, word: str, after: int) -> bool:
     """Whether the constructor `word` called at `after` (just past its name) may make a tensor of
     two or more dimensions that are not a literal 1, as the collector reads its shape
     (`exprs.shape_of_sizes`, `exprs.matrix_dims`): not `zeros(d)`, `ones(1, d)`, `full((d,), v)`.
-    A guess that only saves rounds: saying yes is always safe."""
+    A guess that only decides what to keep in advance: a wrong "no" costs a second round, a wrong
+    "yes" a unit kept for nothing; findings never depend on it."""
     if word not in _SIZED:
         return True  # `*_like`: the shape of its argument
     j = after

@@ -161,9 +161,10 @@ class Plan:
             rest.until, rest.late, rest.readers = reads.until, reads.late, reads.readers
             reads = rest
         elements = self.elements()
-        # Per kind, the keys whose read a unit before the statement bounding it could change:
-        # `None` (the whole collection), the unbounded keys, and the others by that statement's
-        # unit (`_before`), sorted, so that a unit's keys are found by bisection.
+        # Per kind, what a dropped unit could have changed: `None` (the whole collection was read),
+        # the keys read after the visit (or where its position is unknown), and the keys read
+        # while visiting a statement, by that statement's unit, sorted: a unit counts for those
+        # whose statement comes after it (or is its own class), found by bisection.
         kinds = []
         for kind, keys in reads.items():
             if keys is None:
@@ -466,14 +467,6 @@ def _class_chain(file: _File, index: int) -> Set[int]:
             chain.add(current)
             todo.extend(_bases(file, current))
     return chain
-
-
-def _before(unit: Unit, index: int, bound: Optional[int], elements: List[int]) -> bool:
-    """Whether the dropped unit `index` comes before the statement a read was bounded by."""
-    if bound is None or bound >= len(elements):
-        return True
-    element = elements[bound]
-    return index < element or unit.parent == element
 
 
 def _provides(file: _File, keep: List[bool], index: int, kind: str, keys: Optional[Set[str]], reads: Optional["Reads"] = None) -> bool:
