@@ -3,7 +3,6 @@ report in (see `initlint.screen` for the argument)."""
 
 from __future__ import annotations
 
-import re
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from initlint import torch_api
@@ -38,6 +37,7 @@ from initlint.textscan import (
     is_word_char,
     logical_lines,
     merged,
+    names_a_shape,
     receiver,
     statement_starts,
     units,
@@ -278,8 +278,7 @@ def _may_be_matrix(code: str, word: str, after: int) -> bool:
             return True  # a call, a subscript...: not read as a size
         else:
             last = _SHAPE_NAME.match(only)
-            name = last.group(1).lower() if last and last.end() == len(only) else ""
-            if name in ("shape", "size", "sizes", "dims", "dimensions") or name.endswith("shape"):
+            if last is not None and last.end() == len(only) and names_a_shape(last.group(1)):
                 return True  # `zeros(shape)`: a whole shape in one name
     return sum(1 for d in dims if d != "1") >= 2
 
@@ -387,12 +386,17 @@ def _writes_tensor(statement: str, trainable_names: Set[str], parameters: Iterab
     return bool(assigned(statement) & trainable_names)
 
 
+def trainable_words(code: str, word: str) -> List[int]:
+    """Offsets of `word`, a spelling that makes a tensor trainable: whole words, but any word that
+    starts with `requires_grad` (`requires_grad_()` too)."""
+    return [p for p, _ in words(code, word)] if word == "requires_grad" else exact(code, word)
+
+
 def _trainable_names(file: _File, trainable: Sequence[str]) -> Set[str]:
     """Last names of what statements making parameters (or asking requires_grad) may bind."""
     names: Set[str] = set()
     for word in trainable:
-        # (any word that starts with `requires_grad`: `requires_grad_()` too)
-        for p in [p for p, _ in words(file.code, word)] if word == "requires_grad" else exact(file.code, word):
+        for p in trainable_words(file.code, word):
             names |= assigned(file.statement(p))
     return names
 
@@ -474,20 +478,14 @@ def _parameters(code: str, unit: Unit) -> Optional[List[str]]:
     if close is None:
         return None
     names = []
-    level, piece = 0, []
-    for char in code[match.end():close] + ",":
-        if char in "([{":
-            level += 1
-        elif char in ")]}":
-            level -= 1
-        if char == "," and level == 0:
-            found = re.match(r"[\s\\*]*(\w+)", "".join(piece))
-            if found:
-                names.append(found.group(1))
-            piece = []
-        else:
-            piece.append(char)
+    for piece in _split(code[match.end():close]):
+        found = _PARAMETER.match(piece)
+        if found:
+            names.append(found.group(1))
     return names
+
+
+_PARAMETER = Lazy(r"[\s\\*]*(\w+)")
 
 
 def _after_dot(code: str, p: int) -> bool:
@@ -554,7 +552,7 @@ def _binds(file: _File, key: str, start: int = 0, end: Optional[int] = None, dat
         assignment = _ASSIGNED.match(code, q, end)
         if assignment is not None and _at_statement_level(file, first, assignment.start(1)):
             found.append(first)
-    return sorted(set(found))
+    return found
 
 
 def _chain_start(code: str, p: int, head: List[str]) -> Optional[int]:

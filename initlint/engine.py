@@ -144,7 +144,8 @@ def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequ
             # too, and a file it rejects is parsed whole, so that libcst reports the error where it
             # is. Without findings a dropped definition is never parsed, as a file the screen drops
             # is never read: checking every file whole would cost a fifth of a cold run.
-            refusal, parses = _cpython_verdict(source)
+            longest = plan.longest_statement(everything=True) if plan is not None else None
+            refusal, parses = _cpython_verdict(source, _may_nest(source, longest) if longest is not None else None)
             if refusal is not None:
                 return [file_error(SYNTAX_ERROR, path, f"cannot parse: {refusal}")]
             if not parses and plan is not None and plan.partial:  # (parsed whole already: libcst took it)

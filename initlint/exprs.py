@@ -8,6 +8,7 @@ import libcst as cst
 
 from initlint import walk
 from initlint.imports import dotted_name
+from initlint.textscan import names_a_shape
 
 # A dimension: an int when it is a literal, None when it is not known statically.
 Dim = Optional[int]
@@ -101,8 +102,7 @@ def shape_of_sizes(args: Sequence[cst.Arg]) -> Optional[Shape]:
 def _looks_like_size(node: cst.BaseExpression) -> bool:
     # `dim`, `hidden_size`, `self.n`: a single size. `shape`, `size`, `x.shape`: a whole shape.
     name = dotted_name(node) or ""
-    last = name.rsplit(".", 1)[-1].lower()
-    return last not in ("shape", "size", "sizes", "dims", "dimensions") and not last.endswith("shape")
+    return not names_a_shape(name.rsplit(".", 1)[-1])
 
 
 def matrix_dims(shape: Optional[Shape]) -> Optional[int]:

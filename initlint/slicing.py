@@ -18,6 +18,7 @@ from initlint.anchors import (
     _closing,
     _init_of,
     anchors,
+    trainable_words,
 )
 from initlint.screen import (
     CONSTRUCTORS,
@@ -39,7 +40,6 @@ from initlint.textscan import (
     imports,
     is_word_char,
     longest_statement,
-    words,
 )
 from initlint.tracking import MARKER, Reads
 
@@ -125,12 +125,12 @@ class Plan:
         assert self.file is not None and self.keep is not None
         return sum(u.end - u.start for u, k in zip(self.file.units, self.keep) if k)
 
-    def longest_statement(self) -> Optional[int]:
-        """`textscan.longest_statement` of `text()`, from the code-only text the screen has read
-        already (None when it has none)."""
+    def longest_statement(self, everything: bool = False) -> Optional[int]:
+        """`textscan.longest_statement` of `text()` (with `everything`, of the whole source), from
+        the code-only text the screen has read already (None when it has none)."""
         if self.file is None:
             return None
-        if not self.partial:
+        if everything or not self.partial:
             return longest_statement(self.file.code, self.source)
         assert self.keep is not None
         ranges = [(u.start, u.end) for u, k in zip(self.file.units, self.keep) if k]
@@ -277,8 +277,7 @@ def _hidden_flow(file: _File, names: Set[str]) -> Optional[Set[int]]:
     trainable: Set[Tuple[int, int]] = set()
     trained: Set[str] = set()
     for word in file.needs("trainables") or ():
-        # (any word that starts with `requires_grad`: `requires_grad_()` too)
-        for p in [p for p, _ in words(code, word)] if word == "requires_grad" else exact(code, word):
+        for p in trainable_words(code, word):
             bounds = file.statement_bounds(p)
             trainable.add(bounds)
             trained |= {t.rsplit(".", 1)[-1] for t in _targets(file, *bounds)}

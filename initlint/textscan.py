@@ -122,16 +122,23 @@ def _end_of_single(text: str, p: int, quote: str) -> int:
 
 
 # ---- statements -----------------------------------------------------------------------------
+def _for_last_text(compute):
+    """`compute(code)`, remembered for the last text it was asked about (the screen reads one
+    file at a time, and asks about it over and over)."""
+    last: list = [None, None]
+
+    def cached(code: str):
+        if last[0] is not code:
+            last[0], last[1] = code, compute(code)
+        return last[1]
+
+    return cached
+
+
 _BRACKETS = str.maketrans("[{]}", "(())")
-_last_brackets: List[str] = ["", ""]  # (code, its brackets) of the last text asked about
-
-
-def _brackets(code: str) -> str:
-    """`code` with `[` and `{` read as `(`, `]` and `}` as `)`: counting brackets then takes two
-    calls of str.count, not six (kept for the last text asked about: the screen reads one file)."""
-    if _last_brackets[0] is not code:
-        _last_brackets[0], _last_brackets[1] = code, code.translate(_BRACKETS)
-    return _last_brackets[1]
+# `code` with `[` and `{` read as `(`, `]` and `}` as `)`: counting brackets then takes two calls
+# of str.count, not six.
+_brackets = _for_last_text(lambda code: code.translate(_BRACKETS))
 
 
 def depth(segment: str, start: int = 0, end: Optional[int] = None) -> int:
@@ -185,15 +192,13 @@ def class_names(code: str, start: int, end: int) -> frozenset:
     return frozenset(names[i] for i in range(first, bisect.bisect_left(starts, end)) if ends[i] <= end)
 
 
-_last_classes: list = ["", None]  # (code, its `class` statements) of the last text asked about
+def _index_classes(code: str) -> Tuple[List[int], List[int], List[str]]:
+    """Where every `class <name>` of `code` starts and ends, and the names."""
+    found = [m for m in _CLASSES.finditer(code) if m.start() == 0 or not is_word_char(code[m.start() - 1])]
+    return [m.start() for m in found], [m.end() for m in found], [m.group(1) for m in found]
 
 
-def _class_index(code: str) -> Tuple[List[int], List[int], List[str]]:
-    """Where every `class <name>` of `code` starts and ends, and the names (one scan per text)."""
-    if _last_classes[0] is not code or _last_classes[1] is None:
-        found = [m for m in _CLASSES.finditer(code) if m.start() == 0 or not is_word_char(code[m.start() - 1])]
-        _last_classes[0], _last_classes[1] = code, ([m.start() for m in found], [m.end() for m in found], [m.group(1) for m in found])
-    return _last_classes[1]
+_class_index = _for_last_text(_index_classes)  # (one scan per text)
 _ANY_DEF = Lazy(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[\s\\]+(\w+)", re.M)
 
 
@@ -383,6 +388,15 @@ def has_word(code: str, word: str, start: int = 0, end: Optional[int] = None) ->
 
 SPACE = " \t\r\n\f\\"
 
+# Last names that hold a whole shape, not one size (`torch.ones(shape)`, `x.shape`): read alike by
+# `exprs.shape_of_sizes` and the screen's guess of a constructor's dimensions.
+SHAPE_NAMES = ("shape", "size", "sizes", "dims", "dimensions")
+
+
+def names_a_shape(last: str) -> bool:
+    last = last.lower()
+    return last in SHAPE_NAMES or last.endswith("shape")
+
 
 def dotted_before(code: str, i: int) -> Optional[Tuple[str, int]]:
     """(the word, where it starts) before the `.` that precedes offset `i`, blanks allowed around
@@ -454,10 +468,7 @@ def merged(statements: Iterable[Tuple[int, Optional[Dict[str, Set[str]]]]]) -> O
 def import_statements(code: str) -> List[Tuple[int, Optional[Dict[str, Set[str]]]]]:
     """(offset of the `import` keyword, what it binds as `imports` reads it or None when it is
     not understood), for every import in `code`."""
-    out: List[Tuple[int, Optional[Dict[str, Set[str]]]]] = []
-    for at in exact(code, "import"):
-        out.append((at, _import_statement(code, at)))
-    return out
+    return [(at, _import_statement(code, at)) for at in exact(code, "import")]
 
 
 def _import_statement(code: str, at: int) -> Optional[Dict[str, Set[str]]]:

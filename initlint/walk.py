@@ -96,19 +96,6 @@ def _learn(node: cst.CSTNode, filled: Tuple[str, ...]) -> _Order:
     return tuple(order) if len(got) == len(real) and all(a is b for a, b in zip(got, real)) else None
 
 
-def _from_table(kind: type, filled: Tuple[str, ...]) -> _Order:
-    """The visiting order of `filled` from the table extracted from libcst's source
-    (`initlint._walk_orders`), when it was made for the libcst installed and knows this type."""
-    if _TABLE is None:
-        return None
-    order = _TABLE.get(kind.__name__)
-    if order is None or getattr(cst, kind.__name__, None) is not kind:
-        return None
-    wanted = set(filled)
-    found = tuple(name for name in order if name in wanted)
-    return found if len(found) == len(filled) else None
-
-
 def _load_table() -> Optional[Dict[str, Tuple[str, ...]]]:
     try:
         from libcst._version import __version__ as installed
@@ -135,9 +122,9 @@ def _shape(node: cst.CSTNode) -> Optional[Tuple[Tuple[str, ...], Tuple[str, ...]
         return _ORDERS[key]
     except KeyError:
         pass
-    # First meeting of this shape: the table's order (no libcst call), else one learnt from a
-    # real `children` answer (another libcst version, a type the table does not know).
-    order = _from_table(type(node), filled) or _learn(node, filled)
+    # First meeting of this shape of a type the table does not know (another libcst version): an
+    # order learnt from one real `children` answer. (Types it knows take `_getter`.)
+    order = _learn(node, filled)
     if order is None:
         _ORDERS[key] = None
         return None
@@ -330,6 +317,7 @@ def extract_orders() -> Dict[str, Tuple[str, ...]]:
 def extract_trivial(orders: Dict[str, Tuple[str, ...]]) -> Dict[str, Tuple[str, ...]]:
     """Per node type, the child fields whose annotation admits only TRIVIA nodes (every concrete
     node class it names, or derives, is one): `significant` does not even read them."""
+    import inspect
     import typing
 
     def classes(annotation) -> List[object]:
@@ -341,8 +329,6 @@ def extract_trivial(orders: Dict[str, Tuple[str, ...]]) -> Dict[str, Tuple[str, 
         for sub in kind.__subclasses__():
             found += concrete(sub)
         return found
-
-    import inspect
 
     names = {kind.__name__ for kind in TRIVIA}
     trivial: Dict[str, Tuple[str, ...]] = {}
