@@ -189,9 +189,12 @@ def anchors(file: _File, why: Optional[Dict[int, List[str]]] = None) -> Set[int]
         statement = file.statement(p)
         if any(t in statement for t in trainable) or _WEIGHT_TARGET.search(statement):
             if _is_constructor(file, p, word):
+                if not _may_be_matrix(code, word, p + len(word)):
+                    if not _never_reported(file, p, statement):
+                        add(p, "constructor")
+                    continue
                 add(p, "constructor")
-                if _may_be_matrix(code, word, p + len(word)):
-                    file.created |= assigned(code[file.statement_bounds(p)[0]:p])
+                file.created |= assigned(code[file.statement_bounds(p)[0]:p])
     # Whole-slice writes of a literal number (`w[:] = 1.0`, `w[...] = 0`, `w[:, :] = 0`).
     for match in _SLICE.finditer(code):
         if _WHOLE_SLICE_TARGET.match(code, match.start()) and _NUMBER_VALUE.search(file.statement(match.start())):
@@ -306,6 +309,92 @@ def _split(text: str) -> List[str]:
             piece.append(char)
     pieces.append("".join(piece).strip(SPACE))
     return [p for p in pieces if p]
+
+
+def _never_reported(file: _File, p: int, statement: str) -> bool:
+    """Whether the constant constructor at `p`, which `_may_be_matrix` says makes a tensor with at
+    most one dimension that is not a literal 1, can only give a site no rule reports, however the
+    rest of the file reads: the value of a plain statement `<name> = ...` or `self.<attr> = ...`
+    (`.data` too) with that one target, in code that iterates no parameters or modules.
+
+    The argument, from `targets.classify` and the rules. No loop over `parameters()`/`modules()`
+    binds the target (the unit spells no such walk), so a bare name reads as the created tensor's
+    shape, which the collector reads as `_may_be_matrix` does (tests/test_screen.py): VECTOR or
+    UNKNOWN. For `self.<attr>`, `self` must not be a walked module either: the module argument of
+    an `.apply()` function is its first regular parameter after `self`, or `self` itself when that
+    is the one regular parameter (kept), and the scope is the unit's own function (it defines no
+    other). Then a `bias*` attribute reads as BIAS, which IL002 counts only on a layer
+    (`net.fc.bias`, not `self.bias`); a `weight*` attribute reads through the class's layers, so it
+    is dropped only when every statement of the file that binds `self.<attr>` makes a
+    `torch.nn.Parameter` (the import table says so): a layer neither norm nor matrix, UNKNOWN, and a
+    created tensor; any other attribute reads as the shape (VECTOR or UNKNOWN). IL001 reports a
+    VECTOR or a BIAS never, an UNKNOWN only for a `.weight` not created here; IL002 a MATRIX, a
+    layer's BIAS or a RAW matrix; IL003 walked targets; IL005 repeated rows; IL004 no site. So
+    leaving the statement's unit out changes no finding; the facts it holds (a trainable, a layer,
+    a binding) are tracked like any other dropped code's."""
+    if ";" in statement:
+        return False
+    code = file.code
+    start, end = file.statement_bounds(p)
+    target = _PLAIN_TARGET.match(code, start, end)
+    if target is None or _assigns_again(code, target.end(), end):
+        return False
+    unit = file.units[file.unit_at(p)]
+    if any(has_word(code, word, unit.start, unit.end) for word in WALKS):
+        return False
+    attr = target.group(1)
+    if attr is None:
+        return True  # a bare name
+    if unit.kind not in ("method", "def"):
+        return False
+    if len(exact(code, "def", unit.start, unit.end)) != 1 or has_word(code, "class", unit.start, unit.end):
+        return False  # a nested function or class: another scope
+    regular = _parameters(code, unit, regular=True)
+    if regular is None or regular == ["self"]:
+        return False
+    return not attr.startswith("weight") or _only_parameters(file, "self." + attr)
+
+
+# `self.<attr> =` (or `self.<attr>.data =`) or `<name> =` at the start of a statement.
+_PLAIN_TARGET = Lazy(r"[\s\\(]*(?:self[\s\\]*\.[\s\\]*(\w+)(?:[\s\\]*\.[\s\\]*data)?|\w+)[\s\\)]*(?::[^=\n;]*)?=(?!=)")
+_CALLED = Lazy(r"[\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*(\w+))[\s\\]*\(")
+
+
+def _only_parameters(file: _File, key: str) -> bool:
+    """Whether every statement that may bind `key` (or `key.data`) is `key = <Parameter>(...)`
+    with that one target, the callee resolving to `torch.nn.Parameter` and nothing else."""
+    code = file.code
+    for first in _binds(file, key, data=True):
+        start, end = file.statement_bounds(first)
+        target = _PLAIN_TARGET.match(code, first, end)
+        if target is None or _assigns_again(code, target.end(), end):
+            return False
+        call = _CALLED.match(code, target.end(), end)
+        if call is None or not _definitely(file, call.start(2), call.group(2), torch_api.PARAMETER):
+            return False
+    return True
+
+
+def _definitely(file: _File, p: int, word: str, qualified: Iterable[str]) -> bool:
+    """Whether the name at `p` (with its receiver) resolves through the import table, every way
+    the file imports it, to one of `qualified`."""
+    chain = receiver(file.code, p)
+    if chain is None or file.table is None:
+        return False
+    head, rest = (chain[0], chain[1:] + [word]) if chain else (word, [])
+    bound = file.table.get(head, ())
+    return bool(bound) and all(canonical(".".join([b, *rest]), file.init_modules) in qualified for b in bound)
+
+
+def _assigns_again(code: str, start: int, end: int) -> bool:
+    """Whether an `=` outside brackets is in code[start:end] (`a = b = ...`, a lambda's default:
+    either way not the one plain target `_never_reported` wants)."""
+    i = code.find("=", start, end)
+    while i >= 0:
+        if code[i - 1] not in "=<>!:" and code[i + 1:i + 2] != "=" and depth(code, start, i) <= 0:
+            return True
+        i = code.find("=", i + 1, end)
+    return False
 
 
 def _is_constructor(file: _File, p: int, word: str) -> bool:
@@ -469,19 +558,27 @@ def _walkers(file: _File) -> Set[int]:
 
 
 _DEF_PARAMETERS = Lazy(r"\bdef[\s\\]+\w+[\s\\]*\(")
-def _parameters(code: str, unit: Unit) -> Optional[List[str]]:
-    """The parameter names of a def unit (None when its header is not read with certainty)."""
+def _parameters(code: str, unit: Unit, regular: bool = False) -> Optional[List[str]]:
+    """The parameter names of a def unit (None when its header is not read with certainty); with
+    `regular`, only those libcst's `Parameters.params` holds: after a `/`, before a `*`."""
     match = _DEF_PARAMETERS.search(code, unit.start, unit.end)
     if match is None:
         return None
     close = _closing(code, match.end() - 1)
     if close is None:
         return None
-    names = []
+    names: List[str] = []
     for piece in _split(code[match.end():close]):
+        if regular and piece.startswith("*"):
+            break
+        if regular and piece == "/":
+            names = []
+            continue
         found = _PARAMETER.match(piece)
         if found:
             names.append(found.group(1))
+        elif regular:
+            return None
     return names
 
 

@@ -22,7 +22,10 @@ tree in an `__init__` (IL004). The screen keeps a superset of the code they need
    - *seeds* (`initlint.anchors`): units holding an anchor of a site, read in its statement and
      through the import table taken from the text, as the collector reads them (`init.zeros_(w)`
      only where `init` may resolve to torch.nn.init; `torch.zeros` only in a statement that makes
-     a `Parameter`, asks `requires_grad` or writes `.weight`/`.data`/`.bias`; repeated rows only
+     a `Parameter`, asks `requires_grad` or writes `.weight`/`.data`/`.bias`, and not where no
+     rule can report what it makes, whatever the rest of the file says (`self.scale =
+     nn.Parameter(torch.ones(d))`: a vector, a `self.bias*`; `anchors._never_reported` gives the
+     argument, rule by rule); repeated rows only
      in a statement that puts them into a parameter, directly or through names bound to them,
      three assignments deep; `.copy_(src)` only when src is, or is bound to, a constant or
      repeated rows), and the `__init__` of every class from which IL004 may reach a walk of the
@@ -66,7 +69,8 @@ stand-ins, lines mapped back).
 
 tests/test_screen.py runs every rule with the screen on and off over the fixtures, the rules'
 examples and the benchmark corpus (as it is, and with init bugs seeded into it) and asserts
-identical findings and identical sites, each read identically. A new rule must teach this
+identical findings and identical sites, each read identically (but for the constants left out
+as above, each of which it checks no rule could report). A new rule must teach this
 module its anchors, and the tracking the facts it reads.
 """
 
