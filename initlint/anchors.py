@@ -189,12 +189,12 @@ def anchors(file: _File, why: Optional[Dict[int, List[str]]] = None) -> Set[int]
         statement = file.statement(p)
         if any(t in statement for t in trainable) or _WEIGHT_TARGET.search(statement):
             if _is_constructor(file, p, word):
-                if not _may_be_matrix(code, word, p + len(word)):
-                    if not _never_reported(file, p, statement):
-                        add(p, "constructor")
+                matrix = _may_be_matrix(code, word, p + len(word))
+                if _never_reported(file, p, statement, matrix):
                     continue
                 add(p, "constructor")
-                file.created |= assigned(code[file.statement_bounds(p)[0]:p])
+                if matrix:
+                    file.created |= assigned(code[file.statement_bounds(p)[0]:p])
     # Whole-slice writes of a literal number (`w[:] = 1.0`, `w[...] = 0`, `w[:, :] = 0`).
     for match in _SLICE.finditer(code):
         if _WHOLE_SLICE_TARGET.match(code, match.start()) and _NUMBER_VALUE.search(file.statement(match.start())):
@@ -311,27 +311,30 @@ def _split(text: str) -> List[str]:
     return [p for p in pieces if p]
 
 
-def _never_reported(file: _File, p: int, statement: str) -> bool:
-    """Whether the constant constructor at `p`, which `_may_be_matrix` says makes a tensor with at
-    most one dimension that is not a literal 1, can only give a site no rule reports, however the
+def _never_reported(file: _File, p: int, statement: str, matrix: bool) -> bool:
+    """Whether the constant constructor at `p` can only give a site no rule reports, however the
     rest of the file reads: the value of a plain statement `<name> = ...` or `self.<attr> = ...`
-    (`.data` too) with that one target, in code that iterates no parameters or modules.
+    (`.data` too) with that one target, in code that iterates no parameters or modules, and either
+    a tensor with at most one dimension that is not a literal 1 (`matrix` False: `_may_be_matrix`)
+    or a matrix no matrix product can reach.
 
     The argument, from `targets.classify` and the rules. No loop over `parameters()`/`modules()`
     binds the target (the unit spells no such walk), so a bare name reads as the created tensor's
     shape, which the collector reads as `_may_be_matrix` does (tests/test_screen.py): VECTOR or
-    UNKNOWN. For `self.<attr>`, `self` must not be a walked module either: the module argument of
-    an `.apply()` function is its first regular parameter after `self`, or `self` itself when that
-    is the one regular parameter (kept), and the scope is the unit's own function (it defines no
-    other). Then a `bias*` attribute reads as BIAS, which IL002 counts only on a layer
-    (`net.fc.bias`, not `self.bias`); a `weight*` attribute reads through the class's layers, so it
-    is dropped only when every statement of the file that binds `self.<attr>` makes a
-    `torch.nn.Parameter` (the import table says so): a layer neither norm nor matrix, UNKNOWN, and a
-    created tensor; any other attribute reads as the shape (VECTOR or UNKNOWN). IL001 reports a
-    VECTOR or a BIAS never, an UNKNOWN only for a `.weight` not created here; IL002 a MATRIX, a
-    layer's BIAS or a RAW matrix; IL003 walked targets; IL005 repeated rows; IL004 no site. So
-    leaving the statement's unit out changes no finding; the facts it holds (a trainable, a layer,
-    a binding) are tracked like any other dropped code's."""
+    UNKNOWN, or RAW for a matrix. For `self.<attr>`, `self` must not be a walked module either:
+    the module argument of an `.apply()` function is its first regular parameter after `self`, or
+    `self` itself when that is the one regular parameter (kept), and the scope is the unit's own
+    function (it defines no other). Then a `bias*` attribute reads as BIAS, which IL002 counts
+    only on a layer (`net.fc.bias`, not `self.bias`); a `weight*` attribute reads through the
+    class's layers, so a vector is dropped only when every statement of the file that binds
+    `self.<attr>` makes a `torch.nn.Parameter` (the import table says so): a layer neither norm nor
+    matrix, UNKNOWN, and a created tensor; any other attribute reads as the shape. IL001 reports a
+    VECTOR or a BIAS never, an UNKNOWN only for a `.weight` not created here, a RAW matrix only
+    when it is named like a weight or is an operand of a matrix product; IL002 a MATRIX, a layer's
+    BIAS, or a RAW matrix whose data flow reaches a product with a trainable (`_reaches_a_product`);
+    IL003 walked targets; IL005 repeated rows; IL004 no site. So leaving the statement's unit out
+    changes no finding; the facts it holds (a trainable, a layer, a binding) are tracked like any
+    other dropped code's."""
     if ";" in statement:
         return False
     code = file.code
@@ -343,8 +346,8 @@ def _never_reported(file: _File, p: int, statement: str) -> bool:
     if any(has_word(code, word, unit.start, unit.end) for word in WALKS):
         return False
     attr = target.group(1)
-    if attr is None:
-        return True  # a bare name
+    if attr is None:  # a bare name
+        return not matrix or not _reaches_a_product(file, _BLANKS.sub("", target.group(2)))
     if unit.kind not in ("method", "def"):
         return False
     if len(exact(code, "def", unit.start, unit.end)) != 1 or has_word(code, "class", unit.start, unit.end):
@@ -352,11 +355,44 @@ def _never_reported(file: _File, p: int, statement: str) -> bool:
     regular = _parameters(code, unit, regular=True)
     if regular is None or regular == ["self"]:
         return False
-    return not attr.startswith("weight") or _only_parameters(file, "self." + attr)
+    if attr.startswith("bias"):
+        return True
+    if attr.startswith("weight"):
+        return not matrix and _only_parameters(file, "self." + attr)
+    return not matrix or not _reaches_a_product(file, "self." + attr)
+
+
+# IL001's `used_as_matrix` (rules/_common.py): names that by convention hold a weight matrix.
+WEIGHT_NAME = Lazy(r"(?i)^(w|weights?|kernel)([_0-9].*)?$")
+
+
+def _reaches_a_product(file: _File, name: str) -> bool:
+    """Whether a constant matrix bound to `name` may be reported as one: it is named like a weight,
+    or a statement with a matrix product (`MATMUL_WORDS`, or a local alias of one) mentions it, or
+    its data flow meets a trainable in one (`slicing._hidden_flow`, IL002's check)."""
+    last = name.rsplit(".", 1)[-1]
+    if WEIGHT_NAME.match(last):
+        return True
+    code = file.code
+    for word in file.needs("matmuls") or ():
+        for q in exact(code, word) if word != "@" else _at_signs(code):
+            if has_word(file.statement(q), last):
+                return True
+    from initlint.slicing import _hidden_flow  # (it reads this module's files)
+
+    return _hidden_flow(file, {name}) is not None
+
+
+def _at_signs(code: str) -> List[int]:
+    found, p = [], code.find("@")
+    while p >= 0:
+        found.append(p)
+        p = code.find("@", p + 1)
+    return found
 
 
 # `self.<attr> =` (or `self.<attr>.data =`) or `<name> =` at the start of a statement.
-_PLAIN_TARGET = Lazy(r"[\s\\(]*(?:self[\s\\]*\.[\s\\]*(\w+)(?:[\s\\]*\.[\s\\]*data)?|\w+)[\s\\)]*(?::[^=\n;]*)?=(?!=)")
+_PLAIN_TARGET = Lazy(r"[\s\\(]*(?:self[\s\\]*\.[\s\\]*(\w+)(?:[\s\\]*\.[\s\\]*data)?|(\w+))[\s\\)]*(?::[^=\n;]*)?=(?!=)")
 _CALLED = Lazy(r"[\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*(\w+))[\s\\]*\(")
 
 
