@@ -84,6 +84,8 @@ class _File:
         self._needs: Dict[str, Optional[Sequence[str]]] = {}
         self.walkers: Set[int] = set()
         self.created: Set[str] = set()  # last names bound to what may be a constant matrix
+        self._products: Optional[List[Set[str]]] = None
+        self.trained: Optional[Tuple[Set[Tuple[int, int]], Set[str]]] = None  # (`slicing._trained`)
         self.aliases: Dict[str, Set[str]] = {}
         for local, bound in (self.table or {}).items():
             for qualified in bound:
@@ -158,6 +160,22 @@ class _File:
             lines = self._lines[index] = logical_lines(self.code, start, end)
         i = bisect_units(lines, p)
         return lines[i], lines[i + 1] if i + 1 < len(lines) else end
+
+    def products(self) -> List[Set[str]]:
+        """The words of each statement that may hold a matrix product: a word of `MATMUL_WORDS`
+        (or a local alias of one), or an `@` that does not start the line (a decorator's)."""
+        if self._products is None:
+            code = self.code
+            seen: Set[Tuple[int, int]] = set()
+            self._products = []
+            for word in self.needs("matmuls") or ():
+                for p in exact(code, word) if word != "@" else _at_signs(code):
+                    bounds = self.statement_bounds(p)
+                    if bounds in seen or (word == "@" and not code[bounds[0]:p].strip(SPACE)):
+                        continue
+                    seen.add(bounds)
+                    self._products.append(set(_WORD.findall(code, *bounds)))
+        return self._products
 
     def statement(self, p: int) -> str:
         """The code-only text of the logical line that holds offset `p`."""
@@ -373,11 +391,11 @@ def _reaches_a_product(file: _File, name: str) -> bool:
     last = name.rsplit(".", 1)[-1]
     if WEIGHT_NAME.match(last):
         return True
-    code = file.code
-    for word in file.needs("matmuls") or ():
-        for q in exact(code, word) if word != "@" else _at_signs(code):
-            if has_word(file.statement(q), last):
-                return True
+    products = file.products()
+    if not products:
+        return False
+    if any(last in words for words in products):
+        return True
     from initlint.slicing import _hidden_flow  # (it reads this module's files)
 
     return _hidden_flow(file, {name}) is not None
@@ -587,10 +605,75 @@ def _walkers(file: _File) -> Set[int]:
     for index in reached:
         unit = file.units[index]
         if unit.kind == "method" and unit.name == "__init__":
+            if _walks_last(file, index, searched):
+                continue  # nothing it makes can come after its walks: IL004 has nothing to report
             out |= {index, unit.parent}
         elif unit.kind == "class" and _init_of(file, index) is None and has_word(code, "__init__", unit.start, unit.end):
             out.add(index)  # a class kept whole
     return out
+
+
+def _walks_last(file: _File, index: int, searched: Set[str]) -> bool:
+    """Whether no statement of the `__init__` at unit `index` can run after one that may walk the
+    tree, as IL004 orders them (`_init_order.follows`): then a walk misses no layer it makes, and
+    IL004 has nothing to report in it.
+
+    IL004's walks are statements that call `.apply()`, iterate `.modules()`... (`WALKS`), call a
+    method of the model that reaches a walk (`.m(...)`, `m` in `searched`), pass the model to a
+    function of the file that does (`f(self)`), or run a base's `__init__` that does (`__init__`,
+    when the class names a base `_walkers` reached); and `for` loops over the model's modules or
+    parameters. A statement runs after one of them only when it comes later in the same block, or
+    in a block (`else:`, `finally:`) after the one that holds it: a later line indented no deeper,
+    or a later small statement on the same line. A `for` loop's own body does not count."""
+    code = file.code
+    unit = file.units[index]
+    defs = exact(code, "def", unit.start, unit.end)
+    parameters = _parameters(code, unit, regular=True)
+    if not defs or not parameters:
+        return False
+    me = parameters[0]  # the name the model has inside
+    header, body = file.statement_bounds(defs[0])
+    if not code[header:body].rstrip(SPACE).endswith(":"):
+        return False  # a body on the `def` line
+    dotted = {name[1:] for name in searched if name.startswith(".")} | WALKS
+    if any(file.units[base].name in searched for base in _bases(file, unit.parent)):
+        dotted = dotted | {"__init__"}
+    functions = {u.name for u in file.units if u.kind == "def"} & searched
+    for word in dotted | functions:
+        for p in exact(code, word, body, unit.end):
+            if (word in dotted and _after_dot(code, p)) or (word in functions and _passes(file.statement(p), me)):
+                if not _nothing_after(file, p, unit.end):
+                    return False
+    return True
+
+
+def _passes(statement: str, me: str) -> bool:
+    """Whether the statement may pass `me` itself as an argument (a bare `me`, not `me.x`)."""
+    for p in exact(statement, me):
+        j = p + len(me)
+        while j < len(statement) and statement[j] in SPACE:
+            j += 1
+        if j >= len(statement) or statement[j] != ".":
+            return True
+    return False
+
+
+def _nothing_after(file: _File, p: int, end: int) -> bool:
+    """Whether nothing but the block the logical line at `p` opens (if it does) comes after that
+    line, up to `end`."""
+    code = file.code
+    start, stop = file.statement_bounds(p)  # (logical lines start their first line)
+    line = code[start:stop]
+    if ";" in line:
+        return False
+    indent = line[:len(line) - len(line.lstrip(" \t"))]
+    opens = line.rstrip(SPACE).endswith(":")
+    for line in code[stop:end].splitlines():
+        if not line.strip(SPACE):
+            continue
+        if not opens or not line.startswith(indent) or len(line) - len(line.lstrip(" \t")) <= len(indent):
+            return False
+    return True
 
 
 _DEF_PARAMETERS = Lazy(r"\bdef[\s\\]+\w+[\s\\]*\(")
@@ -619,6 +702,20 @@ def _parameters(code: str, unit: Unit, regular: bool = False) -> Optional[List[s
 
 
 _PARAMETER = Lazy(r"[\s\\*]*(\w+)")
+
+
+def _bases(file: _File, index: int) -> List[int]:
+    """Top-level classes of the file that class `index` names in its header (its bases)."""
+    unit = file.units[index]
+    keyword = _HEADER_ARGS.search(file.code, unit.start, unit.end)
+    if keyword is None:
+        return []
+    named = set(_WORD.findall(keyword.group(1)))
+    return [i for i, u in enumerate(file.units) if u.kind == "class" and u.name in named and i != index]
+
+
+_HEADER_ARGS = Lazy(r"\bclass[\s\\]+\w+[\s\\]*\(([^)]*)\)")
+_WORD = Lazy(r"\w+")
 
 
 def _after_dot(code: str, p: int) -> bool:

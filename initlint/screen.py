@@ -24,13 +24,14 @@ tree in an `__init__` (IL004). The screen keeps a superset of the code they need
      only where `init` may resolve to torch.nn.init; `torch.zeros` only in a statement that makes
      a `Parameter`, asks `requires_grad` or writes `.weight`/`.data`/`.bias`, and not where no
      rule can report what it makes, whatever the rest of the file says (`self.scale =
-     nn.Parameter(torch.ones(d))`: a vector, a `self.bias*`; `anchors._never_reported` gives the
-     argument, rule by rule); repeated rows only
+     nn.Parameter(torch.ones(d))`: a vector, a `self.bias*`, a matrix no product reaches;
+     `anchors._never_reported` gives the argument, rule by rule); repeated rows only
      in a statement that puts them into a parameter, directly or through names bound to them,
      three assignments deep; `.copy_(src)` only when src is, or is bound to, a constant or
      repeated rows), and the `__init__` of every class from which IL004 may reach a walk of the
      tree (`model.apply(...)`, `model.modules()`...) on its model, through methods, bases and
-     functions of the file;
+     functions of the file, unless nothing in it can run after such a walk (the walk is its last
+     statement: `anchors._walks_last`);
    - the units that may give random values to a constant matrix a constructor seed makes
      (`nn.init.trunc_normal_(self.pos)`: the rules ask whether it is re-initialised, so kept at
      once, the answer needs no second round);

@@ -12,7 +12,9 @@ from initlint.anchors import (
     _BARE_VALUE,
     _BLANKS,
     _File,
+    _WORD,
     _after_dot,
+    _bases,
     _at_statement_level,
     _binds,
     _closing,
@@ -25,7 +27,6 @@ from initlint.screen import (
     CONSTRUCTOR_METHODS,
     REPEAT_METHODS,
     REPEAT_FUNCTIONS,
-    MATMUL_WORDS,
 )
 from initlint.textscan import (
     Lazy,
@@ -267,33 +268,35 @@ def _flow(file: _File, names: Set[str]) -> Tuple[Set[str], Set[Tuple[int, int]]]
     return derived, statements
 
 
+def _trained(file: _File) -> Tuple[Set[Tuple[int, int]], Set[str]]:
+    """The statements that make something trainable, and the last names they bind ("" when a
+    `register_parameter` names them in strings: any name may be one)."""
+    if file.trained is None:
+        trainable: Set[Tuple[int, int]] = set()
+        trained: Set[str] = set()
+        for word in file.needs("trainables") or ():
+            for p in trainable_words(file.code, word):
+                bounds = file.statement_bounds(p)
+                trainable.add(bounds)
+                trained |= {t.rsplit(".", 1)[-1] for t in _targets(file, *bounds)}
+        if "register_parameter" in file.code:
+            trained.add("")
+        file.trained = (trainable, trained)
+    return file.trained
+
+
 def _hidden_flow(file: _File, names: Set[str]) -> Optional[Set[int]]:
     """The dropped-or-not units IL002's zero-hidden-matrix check may depend on, or None when no
     matrix product in the whole file mentions both a name from that data flow and a name a
     statement makes trainable: then the check finds nothing, whatever the screen drops."""
     code = file.code
+    trainable, trained = _trained(file)
+    products = [mentioned for mentioned in file.products() if mentioned & trained or "" in trained]
+    if not products:
+        return None
     derived, statements = _flow(file, names)
     flow = {n.rsplit(".", 1)[-1] for n in derived | names}
-    trainable: Set[Tuple[int, int]] = set()
-    trained: Set[str] = set()
-    for word in file.needs("trainables") or ():
-        for p in trainable_words(code, word):
-            bounds = file.statement_bounds(p)
-            trainable.add(bounds)
-            trained |= {t.rsplit(".", 1)[-1] for t in _targets(file, *bounds)}
-    if "register_parameter" in code:
-        trained.add("")  # it names its parameters in strings: any product may use one
-    possible = False
-    for word in (*MATMUL_WORDS, *file.needs("matmuls")[len(MATMUL_WORDS):]):  # type: ignore[index]
-        for p in exact(code, word) if word != "@" else [m.start() for m in re.finditer("@", code)]:
-            start, end = file.statement_bounds(p)
-            mentioned = set(_WORD.findall(code, start, end))
-            if mentioned & flow and (mentioned & trained or "" in trained):
-                possible = True
-                break
-        if possible:
-            break
-    if not possible:
+    if not any(mentioned & flow for mentioned in products):
         return None
     mentioned = set()
     for start, end in statements:
@@ -359,7 +362,6 @@ def _randomisers(file: _File, seeds: Set[int]) -> Set[int]:
 # it looks up); the classes where IL004 may report look further (its fixes follow every callee).
 _HOPS = 3
 _CANDIDATE_HOPS = 25
-_WORD = Lazy(r"\w+")
 _ATTRIBUTE = Lazy(r"\.[\s\\]*(\w+)")
 
 
@@ -411,19 +413,6 @@ def _imports_for(file: _File, keep: List[bool], added: List[int]) -> List[Tuple[
         if not keep[index] and (bound is None or bound & mentioned):
             found.append((index, None))
     return found
-
-
-def _bases(file: _File, index: int) -> List[int]:
-    """Top-level classes of the file that class `index` names in its header (its bases)."""
-    unit = file.units[index]
-    keyword = _HEADER_ARGS.search(file.code, unit.start, unit.end)
-    if keyword is None:
-        return []
-    named = set(_WORD.findall(keyword.group(1)))
-    return [i for i, u in enumerate(file.units) if u.kind == "class" and u.name in named and i != index]
-
-
-_HEADER_ARGS = Lazy(r"\bclass[\s\\]+\w+[\s\\]*\(([^)]*)\)")
 
 
 def _named(file: _File, hops: Dict[int, int], new: List[int]) -> List[Tuple[int, int]]:

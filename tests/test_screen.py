@@ -466,3 +466,84 @@ def test_constants_kept_where_a_rule_may_report(params: str, statement: str):
     init = next(i for i, u in enumerate(plan.file.units) if u.name == "__init__")
     assert plan.keep is None or plan.keep[init]
     _agree_source(source, "vectors.py")
+
+
+_WALKS = (
+    "import torch.nn as nn\n"
+    "def init_all(model):\n"
+    "    for m in model.modules():\n"
+    "        nn.init.normal_(m.weight)\n"
+    "class Net(nn.Module):\n"
+    "    def __init__(self, init_weights=True):\n"
+    "        super().__init__()\n"
+    "{body}"
+    "    def _initialize_weights(self):\n"
+    "        for m in self.modules():\n"
+    "            if isinstance(m, nn.Linear):\n"
+    "                nn.init.normal_(m.weight, 0, 0.01)\n"
+)
+
+
+@pytest.mark.parametrize("body", [
+    "        self.fc = nn.Linear(4, 8)\n        self._initialize_weights()\n",
+    "        self.fc = nn.Linear(4, 8)\n        if init_weights:\n            self._initialize_weights()\n",
+    "        self.fc = nn.Linear(4, 8)\n        for m in self.modules():\n            nn.init.normal_(m.weight)\n\n",
+    "        self.fc = nn.Linear(4, 8)\n        self.apply(lambda m: None)\n",
+    "        self.fc = nn.Linear(4, 8)\n        init_all(self)\n",
+    "        self.fc = nn.Linear(4, 8)\n        self._initialize_weights()  # the end\n        # of __init__\n\n",
+])
+def test_an_init_whose_walks_come_last_is_left_out(body: str):
+    source = _WALKS.format(body=body)
+    assert screen.plan(source) is None  # IL004 has nothing to report: nothing follows the walk
+    _agree_source(source, "net.py")
+
+
+@pytest.mark.parametrize("body", [
+    "        self._initialize_weights()\n        self.fc = nn.Linear(4, 8)\n",
+    "        if init_weights:\n            self._initialize_weights()\n        self.fc = nn.Linear(4, 8)\n",
+    "        if init_weights: self._initialize_weights()\n        self.fc = nn.Linear(4, 8)\n",
+    "        self._initialize_weights(); self.fc = nn.Linear(4, 8)\n",
+    "        try:\n            self._initialize_weights()\n        finally:\n            self.fc = nn.Linear(4, 8)\n",
+    "        for m in self.modules():\n            self.apply(lambda m: None)\n            self.fc = nn.Linear(4, 8)\n",
+    "        init_all(self)\n        self.fc = nn.Linear(4, 8)\n",
+    "        self.apply(\n    lambda m: None)\n        self.fc = nn.Linear(4, 8)\n",
+])
+def test_an_init_with_code_after_a_walk_is_kept(body: str):
+    source = _WALKS.format(body=body)
+    plan = screen.plan(source)
+    assert plan is not None
+    init = next(i for i, u in enumerate(plan.file.units) if u.name == "__init__")
+    assert plan.keep is None or plan.keep[init]
+    _agree_source(source, "net.py")
+
+
+def test_a_subclass_adding_layers_after_a_walking_base_is_kept():
+    source = _WALKS.format(body="        self.fc = nn.Linear(4, 8)\n        self._initialize_weights()\n") + (
+        "class Bigger(Net):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.head = nn.Linear(8, 2)\n"
+    )
+    plan = screen.plan(source)
+    assert plan is not None
+    kept = {(plan.file.units[u.parent].name, u.name) for u, k in zip(plan.file.units, plan.keep or [True] * len(plan.file.units)) if k and u.kind == "method"}
+    assert ("Bigger", "__init__") in kept and ("Net", "__init__") in kept
+    assert [d.code for d in engine.lint_source(source, "net.py", Settings(select=all_codes()))] == ["IL004"]
+    _agree_source(source, "net.py")
+
+
+def test_products_are_the_statements_with_a_matrix_product():
+    from initlint.anchors import _File
+
+    source = (
+        "import torch\n"
+        "@torch.no_grad()\n"
+        "def f(a, b):\n"
+        "    return a @ b\n"
+        "class A:\n"
+        "    @property\n"
+        "    def w(self):\n"
+        "        return torch.matmul(self.x, self.y)\n"
+    )
+    file = _File(source, textscan.code_only(source), ())
+    assert sorted(sorted(words) for words in file.products()) == [["a", "b", "return"], ["matmul", "return", "self", "torch", "x", "y"]]
