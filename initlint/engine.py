@@ -5,7 +5,6 @@ Results are plain picklable data, so linting many files in parallel is a map.
 
 from __future__ import annotations
 
-import ast
 import io
 import os
 import stat
@@ -28,6 +27,8 @@ from initlint.diagnostic import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover - the rules (and libcst) are imported only when a file is parsed
+    import ast
+
     from initlint.rule import Rule
     from initlint.slicing import Plan
     from initlint.tracking import Reads
@@ -268,6 +269,8 @@ _MAX_DEPTH = 2_000
 def _depth(tree: ast.AST) -> int:
     """The deepest nesting in `tree`, each term of a flat `and`/`or` or comparison chain counted
     as a level, as libcst nests them; iterative, so any depth is safe to measure."""
+    import ast
+
     deepest = 0
     stack = [(tree, 0)]
     while stack:
@@ -315,6 +318,8 @@ def _cpython_verdict(source: str, may_nest: Optional[bool] = None) -> Tuple[Opti
     `may_nest`: `_may_nest(source)` when the caller already knows it."""
     if len(source) > MAX_SOURCE_CHARS:
         return f"the file is larger than {MAX_SOURCE_CHARS // 1_000_000} million characters", False
+    import ast  # (only here: a run that reports nothing never needs it)
+
     try:
         with warnings.catch_warnings():  # `1if x`, "\d": CPython's SyntaxWarnings would reach stderr as `<unknown>:4:`
             warnings.simplefilter("ignore")
