@@ -48,7 +48,7 @@ def positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
     return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
 
 
-@dataclass
+@dataclass(repr=False, eq=False)  # (each generated method costs start-up time; none compares these)
 class Layer:
     """`self.<attr> = <constructor>(...)` inside a class."""
 
@@ -67,7 +67,7 @@ class Layer:
         return None
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class ClassInfo:
     """A class of this file."""
 
@@ -78,7 +78,7 @@ class ClassInfo:
     methods: Dict[str, cst.FunctionDef] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Loop:
     """A `for` loop the site is inside: what it iterates and which names it binds."""
 
@@ -98,7 +98,7 @@ class Loop:
         return self.names[0] if len(self.names) == 2 else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Guard:
     """An `if` test the site is under; positive is False in the `else` branch."""
 
@@ -106,7 +106,7 @@ class Guard:
     positive: bool
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Scope:
     """A function (or the module body) and what its names are bound to."""
 
@@ -116,7 +116,7 @@ class Scope:
     params: Tuple[str, ...] = ()
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Site:
     """A tensor set to one constant value (kind "constant") or to repeated rows (kind "repeat")."""
 
@@ -142,7 +142,7 @@ class Site:
         return self.value == 0.0
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class FileFacts:
     """Everything one visit learnt about one file."""
 

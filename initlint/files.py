@@ -16,7 +16,7 @@ from initlint.config import Settings, relative
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Discovery:
     """The files to lint, and the paths that could not be walked (with why)."""
 

@@ -65,7 +65,7 @@ def follows(a: Path, b: Path) -> bool:
     return False
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Event:
     """Something `__init__` does that matters here: runs a walk of the tree, adds a layer, loads weights."""
 
@@ -81,7 +81,7 @@ class Event:
     bodies: List[Tuple[cst.CSTNode, str, Optional[str]]] = field(default_factory=list)  # (code, the model's name, class)
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Context:
     """The function being scanned: its class and the name the model goes by in it."""
 
