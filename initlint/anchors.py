@@ -3,6 +3,7 @@ report in (see `initlint.screen` for the argument)."""
 
 from __future__ import annotations
 
+from keyword import iskeyword
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from initlint import torch_api
@@ -358,8 +359,8 @@ def _never_reported(file: _File, p: int, statement: str, matrix: bool) -> bool:
     code = file.code
     start, end = file.statement_bounds(p)
     target = _PLAIN_TARGET.match(code, start, end)
-    if target is None or _assigns_again(code, target.end(), end):
-        return False
+    if target is None or iskeyword(target.group(2) or "") or _assigns_again(code, target.end(), end):
+        return False  # (`else: x = ...`: a block's header, not a target)
     unit = file.units[file.unit_at(p)]
     if any(has_word(code, word, unit.start, unit.end) for word in WALKS):
         return False

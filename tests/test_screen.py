@@ -161,6 +161,9 @@ MUTATIONS = (
     (re.compile(r"\.(?:normal_|uniform_)\("), ".fill_(0.5, "),
     (re.compile(r"\btorch\.(?:randn|rand|empty)\("), "torch.ones("),
     (re.compile(r"\b(init\.)(?:constant_|zeros_|ones_)\(([\w.]+)\.bias\b"), r"\1zeros_(\2.weight"),
+    # A layer made after the model's init walk (IL004), where a line is just that call.
+    (re.compile(r"^([ \t]+)(self\.(?:apply|init_weights|_init_weights|initialize_weights|_initialize_weights)\([^\n]*\))[ \t]*$", re.M),
+     r"\1\2\n\1self.seeded_layer = nn.Linear(2, 2)"),
 )
 
 
@@ -458,6 +461,8 @@ def test_constants_no_rule_reports_are_left_out(params: str, statement: str):
     ("self, d", "def inner(self): self.scale = nn.Parameter(torch.ones(d))"),
     ("self, d", "x = 1; self.scale = nn.Parameter(torch.ones(d))"),
     ("self, d", "if d: self.scale = nn.Parameter(torch.ones(d))"),
+    ("self", "if self.training: pass\n        else: self.scale = nn.Parameter(torch.ones(8))"),
+    ("self, d", "try: w1 = torch.full((d, d), 0.5, requires_grad=True)\n        finally: pass\n        self.h = torch.randn(4, d) @ w1"),
 ])
 def test_constants_kept_where_a_rule_may_report(params: str, statement: str):
     source = _VECTOR_CLASS.format(params=params, statement=statement)
