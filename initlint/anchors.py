@@ -3,7 +3,7 @@ report in (see `initlint.screen` for the argument)."""
 
 from __future__ import annotations
 
-from keyword import iskeyword
+import re
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from initlint import torch_api
@@ -23,10 +23,12 @@ from initlint.screen import (
     _WHOLE_SLICE_TARGET,
 )
 from initlint.textscan import (
+    ANNOTATION,
     Lazy,
     SPACE,
     Unit,
     assigned,
+    bindings,
     bisect_units,
     called,
     canonical,
@@ -86,7 +88,7 @@ class _File:
         self.walkers: Set[int] = set()
         self.created: Set[str] = set()  # last names bound to what may be a constant matrix
         self._products: Optional[List[Set[str]]] = None
-        self.trained: Optional[Tuple[Set[Tuple[int, int]], Set[str]]] = None  # (`slicing._trained`)
+        self._trained: Optional[Tuple[Set[Tuple[int, int]], Set[str]]] = None
         self.aliases: Dict[str, Set[str]] = {}
         for local, bound in (self.table or {}).items():
             for qualified in bound:
@@ -142,14 +144,21 @@ class _File:
             out |= self.aliases.get(name, set())
         return out
 
-    def resolves(self, p: int, word: str, wanted) -> bool:
-        """Whether the name at `p` (with its receiver) may resolve to a qualified name for which
-        `wanted(canonical name)` holds; an unknown receiver or import table says yes."""
+    def qualified(self, p: int, word: str) -> Optional[List[str]]:
+        """The canonical qualified names the name at `p` (with its receiver) may resolve to
+        through the import table, one per import of its head; None when the receiver or the
+        table is not read with certainty."""
         chain = receiver(self.code, p)
         if chain is None or self.table is None:
-            return True
+            return None
         head, rest = (chain[0], chain[1:] + [word]) if chain else (word, [])
-        return any(wanted(canonical(".".join([bound, *rest]), self.init_modules)) for bound in self.table.get(head, ()))
+        return [canonical(".".join([bound, *rest]), self.init_modules) for bound in self.table.get(head, ())]
+
+    def resolves(self, p: int, word: str, wanted) -> bool:
+        """Whether the name at `p` may resolve to a qualified name for which `wanted` holds; an
+        unknown receiver or import table says yes."""
+        names = self.qualified(p, word)
+        return names is None or any(wanted(name) for name in names)
 
     def statement_bounds(self, p: int) -> Tuple[int, int]:
         """(start, end) of the logical line that holds offset `p`."""
@@ -177,6 +186,22 @@ class _File:
                     seen.add(bounds)
                     self._products.append(set(_WORD.findall(code, *bounds)))
         return self._products
+
+    def trained(self) -> Tuple[Set[Tuple[int, int]], Set[str]]:
+        """The statements that make something trainable, and the last names they bind ("" when a
+        `register_parameter` names them in strings: any name may be one)."""
+        if self._trained is None:
+            statements: Set[Tuple[int, int]] = set()
+            names: Set[str] = set()
+            for word in self.needs("trainables") or ():
+                for p in trainable_words(self.code, word):
+                    bounds = self.statement_bounds(p)
+                    statements.add(bounds)
+                    names |= {t.rsplit(".", 1)[-1] for t in _targets(self, *bounds)}
+            if "register_parameter" in self.code:
+                names.add("")
+            self._trained = (statements, names)
+        return self._trained
 
     def statement(self, p: int) -> str:
         """The code-only text of the logical line that holds offset `p`."""
@@ -209,7 +234,7 @@ def anchors(file: _File, why: Optional[Dict[int, List[str]]] = None) -> Set[int]
         if any(t in statement for t in trainable) or _WEIGHT_TARGET.search(statement):
             if _is_constructor(file, p, word):
                 matrix = _may_be_matrix(code, word, p + len(word))
-                if _never_reported(file, p, statement, matrix):
+                if _never_reported(file, p, matrix):
                     continue
                 add(p, "constructor")
                 if matrix:
@@ -330,7 +355,7 @@ def _split(text: str) -> List[str]:
     return [p for p in pieces if p]
 
 
-def _never_reported(file: _File, p: int, statement: str, matrix: bool) -> bool:
+def _never_reported(file: _File, p: int, matrix: bool) -> bool:
     """Whether the constant constructor at `p` can only give a site no rule reports, however the
     rest of the file reads: the value of a plain statement `<name> = ...` or `self.<attr> = ...`
     (`.data` too) with that one target, in code that iterates no parameters or modules, and either
@@ -354,19 +379,22 @@ def _never_reported(file: _File, p: int, statement: str, matrix: bool) -> bool:
     IL003 walked targets; IL005 repeated rows; IL004 no site. So leaving the statement's unit out
     changes no finding; the facts it holds (a trainable, a layer, a binding) are tracked like any
     other dropped code's."""
-    if ";" in statement:
-        return False
     code = file.code
     start, end = file.statement_bounds(p)
-    target = _PLAIN_TARGET.match(code, start, end)
-    if target is None or iskeyword(target.group(2) or "") or _assigns_again(code, target.end(), end):
-        return False  # (`else: x = ...`: a block's header, not a target)
+    targets = _assignments(file, start, end)
+    if ";" in code[start:end] or len(targets) != 1:
+        return False
+    parts = targets[0][0].split(".")
+    if len(parts) > 1 and parts[-1] == "data":
+        parts.pop()  # (the collector strips `.data`)
+    if len(parts) > 2 or len(parts) == 2 and parts[0] != "self":
+        return False
     unit = file.units[file.unit_at(p)]
     if any(has_word(code, word, unit.start, unit.end) for word in WALKS):
         return False
-    attr = target.group(1)
-    if attr is None:  # a bare name
-        return not matrix or not _reaches_a_product(file, _BLANKS.sub("", target.group(2)))
+    if len(parts) == 1:  # a bare name
+        return not matrix or not _reaches_a_product(file, parts[0])
+    attr = parts[1]
     if unit.kind not in ("method", "def"):
         return False
     if len(exact(code, "def", unit.start, unit.end)) != 1 or has_word(code, "class", unit.start, unit.end):
@@ -381,8 +409,7 @@ def _never_reported(file: _File, p: int, statement: str, matrix: bool) -> bool:
     return not matrix or not _reaches_a_product(file, "self." + attr)
 
 
-# IL001's `used_as_matrix` (rules/_common.py): names that by convention hold a weight matrix.
-WEIGHT_NAME = Lazy(r"(?i)^(w|weights?|kernel)([_0-9].*)?$")
+_WEIGHT_NAME = Lazy(torch_api.WEIGHT_NAME, re.IGNORECASE)  # (IL001's `used_as_matrix`)
 
 
 def _reaches_a_product(file: _File, name: str) -> bool:
@@ -390,7 +417,7 @@ def _reaches_a_product(file: _File, name: str) -> bool:
     or a statement with a matrix product (`MATMUL_WORDS`, or a local alias of one) mentions it, or
     its data flow meets a trainable in one (`slicing._hidden_flow`, IL002's check)."""
     last = name.rsplit(".", 1)[-1]
-    if WEIGHT_NAME.match(last):
+    if _WEIGHT_NAME.match(last):
         return True
     products = file.products()
     if not products:
@@ -410,8 +437,6 @@ def _at_signs(code: str) -> List[int]:
     return found
 
 
-# `self.<attr> =` (or `self.<attr>.data =`) or `<name> =` at the start of a statement.
-_PLAIN_TARGET = Lazy(r"[\s\\(]*(?:self[\s\\]*\.[\s\\]*(\w+)(?:[\s\\]*\.[\s\\]*data)?|(\w+))[\s\\)]*(?::[^=\n;]*)?=(?!=)")
 _CALLED = Lazy(r"[\s\\(]*((?:\w+[\s\\]*\.[\s\\]*)*(\w+))[\s\\]*\(")
 
 
@@ -421,35 +446,32 @@ def _only_parameters(file: _File, key: str) -> bool:
     code = file.code
     for first in _binds(file, key, data=True):
         start, end = file.statement_bounds(first)
-        target = _PLAIN_TARGET.match(code, first, end)
-        if target is None or _assigns_again(code, target.end(), end):
+        targets = _assignments(file, start, end)
+        if len(targets) != 1 or targets[0][0] not in (key, key + ".data"):
             return False
-        call = _CALLED.match(code, target.end(), end)
-        if call is None or not _definitely(file, call.start(2), call.group(2), torch_api.PARAMETER):
-            return False
+        call = _CALLED.match(code, targets[0][1], end)
+        names = file.qualified(call.start(2), call.group(2)) if call is not None else None
+        if not names or not all(name in torch_api.PARAMETER for name in names):
+            return False  # (it must resolve, every way the file imports it, to nn.Parameter)
     return True
 
 
-def _definitely(file: _File, p: int, word: str, qualified: Iterable[str]) -> bool:
-    """Whether the name at `p` (with its receiver) resolves through the import table, every way
-    the file imports it, to one of `qualified`."""
-    chain = receiver(file.code, p)
-    if chain is None or file.table is None:
-        return False
-    head, rest = (chain[0], chain[1:] + [word]) if chain else (word, [])
-    bound = file.table.get(head, ())
-    return bool(bound) and all(canonical(".".join([b, *rest]), file.init_modules) in qualified for b in bound)
+_TARGETS = Lazy(rf"((?:\w+[\s\\]*\.[\s\\]*)*\w+)[\s\\)]*(?::{ANNOTATION})?=(?!=)")
 
 
-def _assigns_again(code: str, start: int, end: int) -> bool:
-    """Whether an `=` outside brackets is in code[start:end] (`a = b = ...`, a lambda's default:
-    either way not the one plain target `_never_reported` wants)."""
-    i = code.find("=", start, end)
-    while i >= 0:
-        if code[i - 1] not in "=<>!:" and code[i + 1:i + 2] != "=" and depth(code, start, i) <= 0:
-            return True
-        i = code.find("=", i + 1, end)
-    return False
+def _assignments(file: _File, start: int, end: int) -> List[Tuple[str, int]]:
+    """(dotted name, offset just past its `=`) of each target the statement code[start:end] may
+    bind with `=` (as `_binds` reads them)."""
+    found: List[Tuple[str, int]] = []
+    for match in bindings(_TARGETS, file.code, start, end):
+        if _at_statement_level(file, match.start(), match.end() - 1):
+            found.append((_BLANKS.sub("", match.group(1)), match.end()))
+    return found
+
+
+def _targets(file: _File, start: int, end: int) -> Set[str]:
+    """Dotted names the statement code[start:end] may bind with `=`."""
+    return {name for name, _ in _assignments(file, start, end)}
 
 
 def _is_constructor(file: _File, p: int, word: str) -> bool:
@@ -669,10 +691,10 @@ def _nothing_after(file: _File, p: int, end: int) -> bool:
         return False
     indent = line[:len(line) - len(line.lstrip(" \t"))]
     opens = line.rstrip(SPACE).endswith(":")
-    for line in code[stop:end].splitlines():
-        if not line.strip(SPACE):
+    for later in code[stop:end].splitlines():
+        if not later.strip(SPACE):
             continue
-        if not opens or not line.startswith(indent) or len(line) - len(line.lstrip(" \t")) <= len(indent):
+        if not opens or not later.startswith(indent) or len(later) - len(later.lstrip(" \t")) <= len(indent):
             return False
     return True
 
@@ -755,10 +777,8 @@ def _closing(code: str, open_at: int) -> Optional[int]:
     return None
 
 
-# An annotation: it may span lines only inside brackets or after a backslash.
-_ANNOTATION = r"(?:[^=\n;\[(\\]|\\\r?\n|\\|\[[^\]=]*\]|\([^)=]*\))*"
 _DATA = Lazy(r"[\s\\]*\.[\s\\]*data(?!\w)")
-_ASSIGNED = Lazy(rf"[\s\\)]*(?::{_ANNOTATION})?(=)(?!=)")
+_ASSIGNED = Lazy(rf"[\s\\)]*(?::{ANNOTATION})?(=)(?!=)")
 
 
 def _binds(file: _File, key: str, start: int = 0, end: Optional[int] = None, data: bool = False) -> List[int]:

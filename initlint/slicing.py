@@ -10,17 +10,15 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 from initlint.anchors import (
     NEEDS,
     _BARE_VALUE,
-    _BLANKS,
     _File,
     _WORD,
     _after_dot,
     _bases,
-    _at_statement_level,
     _binds,
     _closing,
     _init_of,
+    _targets,
     anchors,
-    trainable_words,
 )
 from initlint.screen import (
     CONSTRUCTORS,
@@ -220,18 +218,6 @@ class Plan:
 # Facts that IL002's zero-hidden-matrix check reads whole (`_derived`, `_mentions_random_trainable`,
 # its loop over the matrix products).
 _FLOWS = frozenset({"bindings", "matmuls", "trainables", "random_trainables"})
-_TARGETS = Lazy(r"((?:\w+[\s\\]*\.[\s\\]*)*\w+)([\s\\)]*)(?::" + r"(?:[^=\n;\[(\\]|\\\r?\n|\\|\[[^\]=]*\]|\([^)=]*\))*" + r")?=(?!=)")
-
-
-def _targets(file: _File, start: int, end: int) -> Set[str]:
-    """Dotted names the statement code[start:end] may bind with `=` (as `_binds` reads them)."""
-    found: Set[str] = set()
-    for match in _TARGETS.finditer(file.code, start, end):
-        if _at_statement_level(file, match.start(), match.end() - 1):
-            found.add(_BLANKS.sub("", match.group(1)))
-    return found
-
-
 def _mentions(code: str, name: str) -> List[int]:
     """Offsets where `name` (dotted) is mentioned as `exprs.names_in` finds names: a whole chain,
     not the start of a longer one (`self.w.t()` does not mention `self.w`)."""
@@ -268,29 +254,12 @@ def _flow(file: _File, names: Set[str]) -> Tuple[Set[str], Set[Tuple[int, int]]]
     return derived, statements
 
 
-def _trained(file: _File) -> Tuple[Set[Tuple[int, int]], Set[str]]:
-    """The statements that make something trainable, and the last names they bind ("" when a
-    `register_parameter` names them in strings: any name may be one)."""
-    if file.trained is None:
-        trainable: Set[Tuple[int, int]] = set()
-        trained: Set[str] = set()
-        for word in file.needs("trainables") or ():
-            for p in trainable_words(file.code, word):
-                bounds = file.statement_bounds(p)
-                trainable.add(bounds)
-                trained |= {t.rsplit(".", 1)[-1] for t in _targets(file, *bounds)}
-        if "register_parameter" in file.code:
-            trained.add("")
-        file.trained = (trainable, trained)
-    return file.trained
-
-
 def _hidden_flow(file: _File, names: Set[str]) -> Optional[Set[int]]:
     """The dropped-or-not units IL002's zero-hidden-matrix check may depend on, or None when no
     matrix product in the whole file mentions both a name from that data flow and a name a
     statement makes trainable: then the check finds nothing, whatever the screen drops."""
     code = file.code
-    trainable, trained = _trained(file)
+    trainable, trained = file.trained()
     products = [mentioned for mentioned in file.products() if mentioned & trained or "" in trained]
     if not products:
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from keyword import iskeyword
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 
@@ -546,14 +547,34 @@ def canonical(qualified: str, init_modules: Iterable[str]) -> str:
 
 
 # ---- assignments ----------------------------------------------------------------------------
-_TARGET = Lazy(r"(\w+)[\s\\)]*(?::[^=]*)?=(?!=)")
+# An annotation between a target and its `=`: it may span lines only inside brackets or after a
+# backslash (so `def f(self):` and the next line's `x = 1` are no annotated `self`).
+ANNOTATION = r"(?:[^=\n;\[(\\]|\\\r?\n|\\|\[[^\]=]*\]|\([^)=]*\))*"
+_TARGET = Lazy(rf"(\w+)[\s\\)]*(?::{ANNOTATION})?=(?!=)")
+
+
+def bindings(pattern: "Lazy", text: str, start: int = 0, end: Optional[int] = None) -> Iterable["re.Match[str]"]:
+    """The matches in text[start:end] of `pattern`, a target (group 1), perhaps an annotation, and
+    `=`: like `finditer`, but a keyword is no target (`else: x = 1` binds `x`, it does not annotate
+    `else`), and the search goes on just past it."""
+    end = len(text) if end is None else end
+    p = start
+    while True:
+        match = pattern.search(text, p, end)
+        if match is None:
+            return
+        if iskeyword(match.group(1)):
+            p = match.start(1) + len(match.group(1))
+            continue
+        yield match
+        p = match.end()
 
 
 def assigned(text: str, bare: bool = False) -> Set[str]:
     """The last names of everything `text` may bind with `=` (a superset: keyword arguments and
     annotations count too); with `bare`, only names not reached through a dot (`x`, not `self.x`)."""
     found: Set[str] = set()
-    for match in _TARGET.finditer(text):
+    for match in bindings(_TARGET, text):
         p = match.start()
         if p and is_word_char(text[p - 1]):
             continue

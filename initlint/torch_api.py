@@ -56,6 +56,9 @@ RANDOM_CONSTRUCTORS = frozenset(
     | {"torch.nn.init." + n for n in ("normal_", "uniform_")}
 )
 
+# Names that, by convention, hold a weight matrix used in a product (`W1`, `w_hidden`, `weight`);
+# matched ignoring case (IL001's `used_as_matrix`, and the screen's argument for leaving one out).
+WEIGHT_NAME = r"^(w|weights?|kernel)([_0-9].*)?$"
 PARAMETER = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.nn.UninitializedParameter"})
 
 # torch constructors of constant tensors: name -> (value or None for "read argument `fill_value`", shape from)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from initlint import torch_api
 from initlint.facts import FileFacts, Site
 
-# Names that, by convention, hold a weight matrix used in a product (`W1`, `w_hidden`, `weight`).
-_WEIGHT_NAME = re.compile(r"^(w|weights?|kernel)([_0-9].*)?$", re.IGNORECASE)
+_WEIGHT_NAME = re.compile(torch_api.WEIGHT_NAME, re.IGNORECASE)
 
 
 def randomised_later(facts: FileFacts, site: Site) -> bool:

@@ -489,36 +489,36 @@ _WALKS = (
 )
 
 
-@pytest.mark.parametrize("body", [
-    "        self.fc = nn.Linear(4, 8)\n        self._initialize_weights()\n",
-    "        self.fc = nn.Linear(4, 8)\n        if init_weights:\n            self._initialize_weights()\n",
-    "        self.fc = nn.Linear(4, 8)\n        for m in self.modules():\n            nn.init.normal_(m.weight)\n\n",
-    "        self.fc = nn.Linear(4, 8)\n        self.apply(lambda m: None)\n",
-    "        self.fc = nn.Linear(4, 8)\n        init_all(self)\n",
-    "        self.fc = nn.Linear(4, 8)\n        self._initialize_weights()  # the end\n        # of __init__\n\n",
-])
-def test_an_init_whose_walks_come_last_is_left_out(body: str):
-    source = _WALKS.format(body=body)
-    assert screen.plan(source) is None  # IL004 has nothing to report: nothing follows the walk
-    _agree_source(source, "net.py")
+# IL004 has nothing to report where nothing follows the walk (the file is then not parsed at
+# all), and keeps the `__init__` where something may.
+_LAST, _KEPT = False, True
 
 
-@pytest.mark.parametrize("body", [
-    "        self._initialize_weights()\n        self.fc = nn.Linear(4, 8)\n",
-    "        if init_weights:\n            self._initialize_weights()\n        self.fc = nn.Linear(4, 8)\n",
-    "        if init_weights: self._initialize_weights()\n        self.fc = nn.Linear(4, 8)\n",
-    "        self._initialize_weights(); self.fc = nn.Linear(4, 8)\n",
-    "        try:\n            self._initialize_weights()\n        finally:\n            self.fc = nn.Linear(4, 8)\n",
-    "        for m in self.modules():\n            self.apply(lambda m: None)\n            self.fc = nn.Linear(4, 8)\n",
-    "        init_all(self)\n        self.fc = nn.Linear(4, 8)\n",
-    "        self.apply(\n    lambda m: None)\n        self.fc = nn.Linear(4, 8)\n",
+@pytest.mark.parametrize("body, kept", [
+    ("        self.fc = nn.Linear(4, 8)\n        self._initialize_weights()\n", _LAST),
+    ("        self.fc = nn.Linear(4, 8)\n        if init_weights:\n            self._initialize_weights()\n", _LAST),
+    ("        self.fc = nn.Linear(4, 8)\n        for m in self.modules():\n            nn.init.normal_(m.weight)\n\n", _LAST),
+    ("        self.fc = nn.Linear(4, 8)\n        self.apply(lambda m: None)\n", _LAST),
+    ("        self.fc = nn.Linear(4, 8)\n        init_all(self)\n", _LAST),
+    ("        self.fc = nn.Linear(4, 8)\n        self._initialize_weights()  # the end\n        # of __init__\n\n", _LAST),
+    ("        self._initialize_weights()\n        self.fc = nn.Linear(4, 8)\n", _KEPT),
+    ("        if init_weights:\n            self._initialize_weights()\n        self.fc = nn.Linear(4, 8)\n", _KEPT),
+    ("        if init_weights: self._initialize_weights()\n        self.fc = nn.Linear(4, 8)\n", _KEPT),
+    ("        self._initialize_weights(); self.fc = nn.Linear(4, 8)\n", _KEPT),
+    ("        try:\n            self._initialize_weights()\n        finally:\n            self.fc = nn.Linear(4, 8)\n", _KEPT),
+    ("        for m in self.modules():\n            self.apply(lambda m: None)\n            self.fc = nn.Linear(4, 8)\n", _KEPT),
+    ("        init_all(self)\n        self.fc = nn.Linear(4, 8)\n", _KEPT),
+    ("        self.apply(\n    lambda m: None)\n        self.fc = nn.Linear(4, 8)\n", _KEPT),
 ])
-def test_an_init_with_code_after_a_walk_is_kept(body: str):
+def test_an_init_is_kept_when_code_may_follow_its_walk(body: str, kept: bool):
     source = _WALKS.format(body=body)
     plan = screen.plan(source)
-    assert plan is not None
-    init = next(i for i, u in enumerate(plan.file.units) if u.name == "__init__")
-    assert plan.keep is None or plan.keep[init]
+    if kept:
+        assert plan is not None
+        init = next(i for i, u in enumerate(plan.file.units) if u.name == "__init__")
+        assert plan.keep is None or plan.keep[init]
+    else:
+        assert plan is None
     _agree_source(source, "net.py")
 
 
@@ -552,3 +552,16 @@ def test_products_are_the_statements_with_a_matrix_product():
     )
     file = _File(source, textscan.code_only(source), ())
     assert sorted(sorted(words) for words in file.products()) == [["a", "b", "return"], ["matmul", "return", "self", "torch", "x", "y"]]
+
+
+@pytest.mark.parametrize("text, names", [
+    ("def __init__(self):\n    self.fc = 1\n    self.g = 2\n", {"fc", "g"}),  # no annotation across lines
+    ("else: x = 1", {"x"}),  # a block's header is no annotated target
+    ("try: w = torch.zeros(2, 2)", {"w"}),
+    ("x: Dict[str, int] = {}", {"x"}),
+    ("x: Callable[[int], int] = f", {"x"}),
+    ("x: (\n    int\n) = 1", {"x"}),
+])
+def test_assigned_reads_targets_not_block_headers(text: str, names: set):
+    assert textscan.assigned(text) == names
+
