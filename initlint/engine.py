@@ -30,8 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover - the rules (and libcst) are imported only
     import ast
 
     from initlint.rule import Rule
-    from initlint.slicing import Plan
-    from initlint.tracking import Reads
 
 # Larger sources are refused rather than parsed: libcst needs minutes and gigabytes for them.
 MAX_SOURCE_CHARS = 20_000_000
@@ -44,9 +42,6 @@ _PARALLEL_THRESHOLD = 8
 # The screen (initlint.screen) decides what reaches libcst. INITLINT_NO_SCREEN=1 parses every file
 # whole, for the screen-on/screen-off equivalence test.
 SCREEN = os.environ.get("INITLINT_NO_SCREEN", "") != "1"
-
-# How often a screened file may be widened (definitions added back) before it is parsed whole.
-_MAX_WIDENINGS = 3
 
 
 @dataclass(frozen=True)
@@ -113,23 +108,24 @@ def applied_codes(path: str, settings: Settings) -> Tuple[str, ...]:
 
 def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequence[Type["Rule"]]] = None, matched: bool = False) -> List[Diagnostic]:
     """Lint one file's text; never raises for anything the file contains. `matched`: the caller
-    has seen `screen.may_match` say yes (it is not asked again)."""
+    has seen `screen.may_match` say yes for these rules (it is not asked again)."""
     codes = applied_codes(path, settings)
     if not codes:
         return []
-    plan: Optional["Plan"] = None
-    if SCREEN:
-        plan = screen.plan(source, settings.extend_init_modules, matched=matched)
-        if plan is None:
-            return []  # nothing in the file can be reported: libcst is never imported for it
-        if plan.partial and plan.kept_chars() * 4 > len(source) * 3:
-            plan.whole()  # it keeps most of the file: a second round, if the first widens, would cost more
-    if len(source) > MAX_SOURCE_CHARS:
-        return [file_error(SYNTAX_ERROR, path, f"cannot parse: {_too_deep(source)}")]
     rules = selected_rules(settings) if rules is None else rules
     rules = [rule for rule in rules if rule.code in codes]
     if not rules:
         return []
+    plan: Optional[screen.Plan] = None
+    needs = _needs(rules)
+    if SCREEN and needs is not None:
+        plan = screen.plan(source, needs, matched=matched)
+        if plan is None:
+            return []  # nothing in the file can be reported: libcst is never imported for it
+        if plan.partial and plan.kept_chars() * 4 > len(source) * 3:
+            plan.whole()  # it keeps most of the file: cutting would save little
+    if len(source) > MAX_SOURCE_CHARS:
+        return [file_error(SYNTAX_ERROR, path, f"cannot parse: {_too_deep(source)}")]
     import libcst as cst  # only files that pass the screen pay for libcst
 
     # Long legal chains (`a + b + ...` over a thousand terms) nest libcst's tree deeply; Python
@@ -150,36 +146,37 @@ def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequ
             if refusal is not None:
                 return [file_error(SYNTAX_ERROR, path, f"cannot parse: {refusal}")]
             if not parses and plan is not None and plan.partial:  # (parsed whole already: libcst took it)
-                diagnostics = _parse_and_check(cst, source, source, path, settings, rules, None, None).diagnostics()
+                diagnostics = _parse_and_check(cst, source, source, path, settings, rules).diagnostics()
     finally:
         sys.setrecursionlimit(limit)
     return diagnostics
+
+
+def _needs(rules: Sequence[Type["Rule"]]) -> Optional[List[screen.Needs]]:
+    """The rules' declarations for the screen; None when one declares none (then every file that
+    reaches the rules is parsed whole: a rule the screen does not know is never starved)."""
+    needs = [rule.needs for rule in rules]
+    return None if any(need is None for need in needs) else needs  # type: ignore[return-value]
+
+
+def screen_needs(settings: Settings) -> Optional[List[screen.Needs]]:
+    """The screen declarations of every rule a run selects (None: no screen)."""
+    return _needs(selected_rules(settings))
 
 
 def _file_errors(diagnostics: Sequence[Diagnostic]) -> bool:
     return any(d.code in FILE_ERROR_CODES for d in diagnostics)
 
 
-def _screened(cst, source: str, path: str, settings: Settings, rules, plan: Optional["Plan"]) -> List[Diagnostic]:
-    """Check the definitions the screen kept; when the analysis read a fact that a dropped
-    definition might hold, keep that one too and check again (or, after a few rounds, the whole file)."""
-    from initlint import tracking
-
-    widenings = 0
-    while plan is not None and plan.partial:
-        reads = tracking.Reads()
-        checked = _parse_and_check(cst, plan.text(), source, path, settings, rules, reads, plan, plan.longest_statement())
-        providers = [] if checked.failed else plan.providers(reads)
-        if not checked.failed and not providers:
+def _screened(cst, source: str, path: str, settings: Settings, rules, plan: Optional[screen.Plan]) -> List[Diagnostic]:
+    """Check what the screen kept; when that text does not parse (a cut the screen got wrong, or
+    a syntax error in kept code), check the whole file, so that libcst reports the error where it is."""
+    if plan is not None and plan.partial:
+        checked = _parse_and_check(cst, plan.text(), source, path, settings, rules, plan.longest_statement())
+        if not checked.failed:
             return checked.diagnostics()
-        # A round that widens is thrown away: its findings never get positions (a codegen pass).
-        widenings += 1
-        if checked.failed or widenings > _MAX_WIDENINGS:
-            plan.whole()
-        else:
-            plan.widen(providers)
-    longest = plan.longest_statement() if plan is not None else None
-    return _parse_and_check(cst, source, source, path, settings, rules, None, None, longest).diagnostics()
+    longest = plan.longest_statement(everything=True) if plan is not None else None
+    return _parse_and_check(cst, source, source, path, settings, rules, longest).diagnostics()
 
 
 class _Checked:
@@ -200,7 +197,7 @@ class _Checked:
         return sorted(set(diagnostics), key=Diagnostic.sort_key)
 
 
-def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings, rules, reads, plan, longest: Optional[int] = None) -> _Checked:
+def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings, rules, longest: Optional[int] = None) -> _Checked:
     """Parse `text` (the source, or the screen's part of it: same lines and columns) and run the
     rules. `longest`: `textscan.longest_statement` of `text`, when the screen has measured it."""
 
@@ -221,7 +218,7 @@ def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings,
     except Exception as error:  # noqa: BLE001 - the native parser can raise others on odd input
         return failure(SYNTAX_ERROR, f"cannot parse: {type(error).__name__}: {error}")
     try:
-        facts = _collect(module, settings, source, reads, plan)
+        facts = _collect(module, settings, source, path)
     except RecursionError:
         return failure(SYNTAX_ERROR, "cannot analyse: the code is nested too deeply")
     except Exception as error:  # noqa: BLE001 - a bug of ours, reported for this file only
@@ -233,31 +230,14 @@ def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings,
             found.extend((rule, finding) for finding in rule().check(facts))
         except Exception as error:  # noqa: BLE001 - one rule's bug must not take the run down
             errors.append(file_error(INTERNAL_ERROR, path, f"internal error in {rule.code} ({rule.name}): {type(error).__name__}: {error}"))
-    if reads is not None:
-        from initlint import tracking
-
-        tracking.note(facts, reads)
     return _Checked(path, source, errors, facts, found)
 
 
-def _collect(module, settings: Settings, source: str, reads: Optional["Reads"], plan: Optional["Plan"]):
-    """`facts.collect`; for a screened file, its collections record every key read and its
-    collector registers the dropped classes (see initlint.screen)."""
-    from initlint.facts import FileFacts, collect
+def _collect(module, settings: Settings, source: str, path: str):
+    """`facts.collect` of a parsed module (the whole file, or the screen's part of it)."""
+    from initlint.facts import collect
 
-    if reads is None or plan is None:
-        return collect(module, settings.extend_init_modules, source)
-    from initlint.imports import ImportTable
-
-    from initlint import tracking, walk
-
-    # The body of facts.collect, with the collections swapped and the collector screened.
-    facts = FileFacts(module=module, imports=ImportTable(settings.extend_init_modules), source=source)
-    tracking.track(facts, reads)
-    walk.visit(module, tracking.collector(facts, plan))
-    reads.position = None  # the rules read after the visit: anything may matter to them
-    tracking.remap(facts, plan)
-    return facts
+    return collect(module, settings.extend_init_modules, source)
 
 
 # Legal code that CPython accepts can still be too deep for libcst's native parser: chains of
@@ -368,7 +348,8 @@ def lint_file(path: str, settings: Settings) -> FileResult:
         source = decode(data)
     except ReadError as error:
         return FileResult(path, (file_error(IO_ERROR, path, f"cannot read: {error}"),))
-    if SCREEN and not screen.may_match(source, settings.extend_init_modules):
+    needs = screen_needs(settings) if SCREEN else None
+    if needs is not None and not screen.may_match(source, needs):
         return FileResult(path, ())  # nothing to check: cheaper than a cache lookup
     store = None
     if not settings.no_cache:
@@ -382,7 +363,7 @@ def lint_file(path: str, settings: Settings) -> FileResult:
         if cached is not None:
             return FileResult(path, cached, source if cached else None)
     try:
-        diagnostics = tuple(lint_source(source, path, settings, matched=SCREEN))
+        diagnostics = tuple(lint_source(source, path, settings, matched=needs is not None))
     except Exception as error:  # noqa: BLE001 - last line of defence: report, go on
         diagnostics = (file_error(INTERNAL_ERROR, path, f"internal error: {type(error).__name__}: {error}"),)
     if key is not None and not any(d.code == INTERNAL_ERROR[0] for d in diagnostics):

@@ -8,7 +8,6 @@ import libcst as cst
 
 from initlint import walk
 from initlint.imports import dotted_name
-from initlint.textscan import names_a_shape
 
 # A dimension: an int when it is a literal, None when it is not known statically.
 Dim = Optional[int]
@@ -177,3 +176,13 @@ def literal_string(node: cst.BaseExpression) -> Optional[str]:
 
 
 ExprOrNone = Union[cst.BaseExpression, None]
+
+
+# Last names that hold a whole shape, not one size (`torch.ones(shape)`, `x.shape`).
+SHAPE_NAMES = ("shape", "size", "sizes", "dims", "dimensions")
+
+
+def names_a_shape(last: str) -> bool:
+    """Whether a name, by convention, holds a whole shape rather than one size."""
+    last = last.lower()
+    return last in SHAPE_NAMES or last.endswith("shape")

@@ -173,6 +173,7 @@ class FileFacts:
 
     _positions: Optional[Mapping[cst.CSTNode, CodeRange]] = None
     _line_starts: Optional[List[int]] = None
+    _module_classes: Dict[str, bool] = field(default_factory=dict)
 
     def range_of(self, node: cst.CSTNode) -> CodeRange:
         """Where a node is (libcst's 1-based lines, 0-based columns); computed on first use only,
@@ -198,19 +199,35 @@ class FileFacts:
             return name
         return None
 
-    def is_module_class(self, name: str, _seen: Optional[Set[str]] = None) -> bool:
-        """A class of this file that subclasses nn.Module (directly or through classes of this file)."""
-        seen = _seen or set()
-        info = self.classes.get(name)
-        if info is None or name in seen:
-            return False
-        seen.add(name)
-        for base in info.bases:
-            if base in torch_api.MODULE_BASES or base.endswith("Module") or base.endswith("PreTrainedModel"):
-                return True
-            if self.is_module_class(base, seen):
-                return True
-        return False
+    def is_module_class(self, name: str) -> bool:
+        """A class of this file that subclasses nn.Module (directly or through classes of this
+        file). Remembered per class: a chain of n subclasses costs n steps, not n squared."""
+        known = self._module_classes
+        if name in known:
+            return known[name]
+        chain: List[str] = []
+        answer = False
+        current: Optional[str] = name
+        while current is not None and current not in known:
+            info = self.classes.get(current)
+            if info is None or current in chain:
+                break
+            chain.append(current)
+            if any(b in torch_api.MODULE_BASES or b.endswith("Module") or b.endswith("PreTrainedModel") for b in info.bases):
+                answer = True
+                break
+            # The first base of this file leads on; the others are asked on their own.
+            others = [b for b in info.bases if b in self.classes]
+            if any(self.is_module_class(b) for b in others[1:]):
+                answer = True
+                break
+            current = others[0] if others else None
+        else:
+            if current is not None and current in known:
+                answer = known[current]
+        for seen in chain:
+            known[seen] = answer
+        return answer
 
 
 class Collector(cst.CSTVisitor):

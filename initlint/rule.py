@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import libcst as cst  # only for annotations: reporters import this module, and must not pay for libcst
 
     from initlint.facts import FileFacts
+    from initlint.screen import Needs
 
 DOCS_URL = "https://github.com/initlint/initlint/blob/main/docs/rules.md#{code}"
 REQUIRED_HEADINGS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
@@ -40,6 +41,11 @@ class Rule:
     # Code that must stay quiet / must be flagged: tests, and the docs' examples.
     valid: ClassVar[Tuple[str, ...]] = ()
     invalid: ClassVar[Tuple[str, ...]] = ()
+    # What the rule's sites need in text, for the screen (initlint.screen.Needs). None: the screen
+    # does not know the rule, and every file is parsed whole for it (never starved, only slower).
+    # A rule module imports only light modules at its top: the registry is read before any file
+    # is known to need libcst.
+    needs: ClassVar[Optional["Needs"]] = None
 
     def check(self, facts: "FileFacts") -> Iterable[Finding]:  # pragma: no cover - abstract
         """Judge one file's facts."""

@@ -164,3 +164,26 @@ def is_norm_class(qualname: Optional[str]) -> bool:
     if not qualname:
         return False
     return qualname in NORM_LAYERS or "norm" in qualname.rsplit(".", 1)[-1].lower()
+
+
+# ---- the words the rules' sites are spelt with (for the screen: initlint.screen.Needs) -------
+# A tensor set to one constant: nn.init's constant functions, constant constructors, in-place
+# fills and copies (the collector's constant sites).
+CONSTANT_WORDS = frozenset(
+    set(INIT_CONSTANT)
+    | {q.rsplit(".", 1)[-1] for q in CONSTANT_CONSTRUCTORS}
+    | set(CONSTANT_METHODS)
+    | {"fill_", "zero_", "copy_"}
+)
+# A whole-tensor slice assignment (`w[:] = 0.5`, `w[...] = 1`): a constant site without a word.
+WHOLE_SLICE_WRITE = r"\[[\s\\(]*(?::|\.\.\.)[^\]\n]*\][\s\\)]*(?::[^=\n]*)?=(?!=)"
+# Code that gives a tensor random values (a later re-init clears a constant).
+RANDOM_WORDS = frozenset(
+    set(RANDOM_INIT_SUFFIXES)
+    | set(RANDOM_METHODS)
+    | {q.rsplit(".", 1)[-1] for q in RANDOM_CONSTRUCTORS}
+)
+# Rows or columns repeated into a matrix.
+REPEAT_WORDS = frozenset(REPEAT_METHODS | {q.rsplit(".", 1)[-1] for q in REPEAT_FUNCTIONS})
+# Calls that walk a module's tree (IL004's walks, and `.apply`).
+WALK_WORDS = frozenset({"apply", "parameters", "named_parameters", "modules", "named_modules", "children", "named_children"})

@@ -213,8 +213,8 @@ def significant(node: cst.CSTNode) -> List[cst.CSTNode]:
 
 
 _Hook = Optional[Callable[..., object]]
-# visitor type -> node type -> its (visit, leave) hooks. Weak: the screened collector is a type
-# made per file (tracking.collector), and its hooks hold that file's facts.
+# visitor type -> node type -> its (visit, leave) hooks. Weak: a visitor type made at run time
+# (a test's, say) may go away, and its hooks with it.
 _HOOKS: "weakref.WeakKeyDictionary[type, Dict[type, Tuple[_Hook, _Hook]]]" = weakref.WeakKeyDictionary()
 
 

@@ -13,9 +13,10 @@ import libcst as cst
 from initlint import exprs, torch_api, walk
 from initlint.facts import MODULE_ITERATORS, PARAM_ITERATORS, FileFacts
 from initlint.imports import dotted_name
+from initlint.rules.il004_init_before_layers import InitBeforeLayers
 
 # IL004's fix (built by rules/_init_order_fix.py, imported only when a finding needs one).
-FIX_TITLE = "Move the init call to the end of __init__, after the last layer"
+FIX_TITLE = InitBeforeLayers.fix_title
 
 # Calling these on the model walks its own tree.
 WALKS = MODULE_ITERATORS | PARAM_ITERATORS

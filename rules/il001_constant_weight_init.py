@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from initlint import targets
-from initlint.facts import FileFacts, Site
 from initlint.rule import Finding, Rule
-from initlint.rules._common import random_alternative, randomised_later, units_text, used_as_matrix
+from initlint.rules._declarations import CONSTANT_SITES
+
+if TYPE_CHECKING:  # pragma: no cover
+    from initlint.facts import FileFacts
 
 
 class ConstantWeightInit(Rule):
@@ -110,34 +111,9 @@ class ConstantWeightInit(Rule):
         "y = (x + 2) * 3\n",
     )
 
-    def check(self, facts: FileFacts) -> Iterable[Finding]:
-        for site in facts.sites:
-            if site.kind != "constant" or site.zero:
-                continue
-            subject = targets.classify(facts, site)
-            if self._harmful(facts, site, subject):
-                yield Finding(site.node, self._message(site, subject))
+    needs = CONSTANT_SITES
 
-    def _harmful(self, facts: FileFacts, site: Site, subject: targets.Subject) -> bool:
-        if subject.walker is not None:
-            return False  # a loop or apply(): IL003 reports it once for the whole model
-        if random_alternative(facts, site):
-            return False
-        if subject.kind == targets.MATRIX:
-            return subject.units != "1"
-        if subject.kind == targets.RAW:
-            return site.trainable and not randomised_later(facts, site) and used_as_matrix(facts, site)
-        if subject.kind == targets.UNKNOWN and site.target_name.endswith(".weight"):
-            # A layer this file does not show: only a value no norm layer would use.
-            return site.value is not None and site.value not in (0.0, 1.0) and not site.created
-        return False
+    def check(self, facts: "FileFacts") -> Iterable[Finding]:
+        from initlint.rules._il001 import check  # (libcst and the analysis: only for a file that is checked)
 
-    def _message(self, site: Site, subject: targets.Subject) -> str:
-        value = site.value_text or "a constant"
-        layer = subject.layer or site.target_name
-        if subject.kind == targets.RAW:
-            return (
-                f"{site.target_name} ({site.shape_text}) starts with every entry equal to {value} ({site.how}): "
-                "its units start identical and receive identical gradients"
-            )
-        return self.message.format(target=site.target_name, value=value, how=site.how, units=units_text(subject.units), layer=layer)
+        return check(self, facts)

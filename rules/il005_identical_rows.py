@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import libcst as cst
-
-from initlint import exprs, targets
-from initlint.facts import FileFacts, Site
+from initlint import torch_api
 from initlint.rule import Finding, Rule
+from initlint.screen import Needs
 
-_KEEPS_DIM = (1.0, -1.0)  # repeat(1, ...) / expand(-1, ...) leave dimension 0 as it was
+if TYPE_CHECKING:  # pragma: no cover
+    from initlint.facts import FileFacts
 
 
 class IdenticalRows(Rule):
@@ -85,28 +84,9 @@ class IdenticalRows(Rule):
         "    return x.unsqueeze(0).repeat(4, 1)\n",
     )
 
-    def check(self, facts: FileFacts) -> Iterable[Finding]:
-        for site in facts.sites:
-            if site.kind != "repeat":
-                continue
-            subject = targets.classify(facts, site)
-            if subject.kind in (targets.BIAS, targets.NORM, targets.VECTOR):
-                continue
-            if subject.kind == targets.MATRIX and (subject.units == "1" or not self._repeats_rows(site)):
-                continue
-            units = f"all {subject.units} units" if subject.units else "its units"
-            how = site.repeat_method if site.repeat_method.startswith("torch.") else "." + site.repeat_method
-            yield Finding(site.node, self.message.format(target=site.target_name, how=f"{how}()", units=units))
+    needs = Needs(triggers=torch_api.REPEAT_WORDS, follow=frozenset({"users"}))
 
-    @staticmethod
-    def _repeats_rows(site: Site) -> bool:
-        """Whether the repetition can copy along dimension 0 (the unit axis of a layer weight)."""
-        if site.repeat_method in ("expand_as", "broadcast_to", "torch.broadcast_to", "repeat_interleave"):
-            return True
-        args = [a for a in site.repeat_args if a.keyword is None]
-        if not args:
-            return True
-        first = args[0].value
-        if isinstance(first, cst.Tuple) and first.elements:  # repeat((2, 1))
-            first = first.elements[0].value
-        return exprs.number(first) not in _KEEPS_DIM
+    def check(self, facts: "FileFacts") -> Iterable[Finding]:
+        from initlint.rules._il005 import check  # (libcst and the analysis: only for a file that is checked)
+
+        return check(self, facts)

@@ -9,7 +9,8 @@ import pytest
 from conftest import FIXTURES, SEED_CASES, lint
 from initlint.diagnostic import Applicability
 from initlint.rules import ALL_RULES, BY_CODE
-from initlint.rules.il004_init_before_layers import InitBeforeLayers, follows
+from initlint.rules._init_order import follows
+from initlint.rules.il004_init_before_layers import InitBeforeLayers
 
 LENET_MESSAGE = "_initialize_weights() runs before conv1, conv2, fc1, fc2, fc3 are assigned: it initialises none of them"
 

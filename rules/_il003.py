@@ -1,0 +1,85 @@
+"""The judgement of IL003 (ConstantInitLoop): imported only when a file is checked."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import libcst as cst
+
+from initlint import exprs, targets
+from initlint.facts import FileFacts, Site
+from initlint.imports import dotted_name
+from initlint.rule import Finding
+
+
+def _zeroes_one_layer(facts: FileFacts, site: Site) -> bool:
+    """Zeroing one named layer on purpose: `for p in self.out.parameters()`, or diffusers'
+    `zero_module(module)` helper, which zeroes the one layer it is handed and returns it."""
+    if _selects_by_name(site):
+        return True
+    loop = next((lp for lp in reversed(site.loops) if lp.kind in ("parameters", "modules")), None)
+    if loop is None or loop.owner is None:
+        return False
+    if "." in loop.owner:  # self.out.parameters(): a named layer, not the model
+        return True
+    if any(targets.type_guards(facts, site.guards, loop.owner)):
+        return True  # `isinstance(module, LossWeighting)`: the parameters of one kind of module
+    scope = site.scope
+    if scope is None or scope.node is None or loop.owner not in scope.params:
+        return False
+    return any(
+        isinstance(stmt, cst.SimpleStatementLine)
+        and any(isinstance(s, cst.Return) and s.value is not None and dotted_name(s.value) == loop.owner for s in stmt.body)
+        for stmt in scope.node.body.body
+    )
+
+
+_NAME_PARAMS = ("name", "n", "module_name", "layer_name", "full_name", "param_name", "prefix")
+
+
+def _string_selection(test: cst.BaseExpression) -> bool:
+    """`"gate" in name_of(module)`, `x.startswith("head")`, `kind == "out"`: a test that picks
+    modules by a name, not by class (`classname.find("Linear")`) nor for every weight."""
+    text = exprs.code(test)
+    if "class" in text or "__name__" in text:
+        return False
+    strings = [s.lower() for s in targets.string_literals(test)]
+    if not strings or any("weight" in s or "bias" in s for s in strings):
+        return False
+    if isinstance(test, cst.Comparison):
+        return any(isinstance(c.operator, (cst.In, cst.Equal)) for c in test.comparisons)
+    return isinstance(test, cst.Call) and exprs.method_name(test) in ("startswith", "endswith")
+
+
+def _selects_by_name(site: Site) -> bool:
+    """A positive test on the module's or parameter's name (`if name.startswith("head")`,
+    `if "fc" in n`): the loop zeroes the layers it names, not the model (timm's zero-init heads)."""
+    names = {lp.label for lp in site.loops if lp.label}
+    if site.scope is not None:
+        names |= {p for p in site.scope.params if p in _NAME_PARAMS}
+    for guard in site.guards:
+        if not guard.positive:
+            continue
+        if any(_string_selection(test) for test in targets.conjuncts(guard.test)):
+            return True
+        if any(n == name or n.startswith(name + ".") for n in exprs.names_in(guard.test) for name in names):
+            # `if "weight" in name` picks every weight: that is the model, not one layer.
+            if not any("weight" in text.lower() for text in targets.string_literals(guard.test)):
+                return True
+    return False
+
+
+
+def check(rule, facts: FileFacts) -> Iterable[Finding]:
+    for site in facts.sites:
+        if site.kind != "constant":
+            continue
+        subject = targets.classify(facts, site)
+        if subject.walker is None or subject.kind not in (targets.EVERY_PARAMETER, targets.EVERY_WEIGHT):
+            continue
+        if site.zero and _zeroes_one_layer(facts, site):
+            continue
+        value = site.value_text or "a constant"
+        dead = " and, being zero, gets no gradient through ReLU" if site.zero else ""
+        yield Finding(site.node, rule.message.format(how=site.how, subject=subject.label, value=value, dead=dead))
+
