@@ -90,7 +90,7 @@ class Settings:
 # Every static rule code. Kept here, not read from `initlint.rules`, so that resolving settings
 # does not import the rules (and libcst with them): a run with nothing to parse never does.
 # tests/test_imports_light.py checks that it matches initlint.rules.BY_CODE.
-RULE_CODES: Tuple[str, ...] = ("IL001", "IL002", "IL003", "IL004", "IL005")
+RULE_CODES: Tuple[str, ...] = ("IL001", "IL002", "IL003", "IL004", "IL005", "IL010")
 
 
 def all_codes() -> Tuple[str, ...]:

@@ -237,7 +237,7 @@ def _collect(module, settings: Settings, source: str, path: str):
     """`facts.collect` of a parsed module (the whole file, or the screen's part of it)."""
     from initlint.facts import collect
 
-    return collect(module, settings.extend_init_modules, source)
+    return collect(module, settings.extend_init_modules, source, path, getattr(settings, "lint_tests", False))
 
 
 # Legal code that CPython accepts can still be too deep for libcst's native parser: chains of

@@ -118,7 +118,9 @@ class Scope:
 
 @dataclass(repr=False, eq=False)
 class Site:
-    """A tensor set to one constant value (kind "constant") or to repeated rows (kind "repeat")."""
+    """A write to a tensor: one constant value (kind "constant"), repeated rows ("repeat"), random
+    values ("random": a later one clears a constant) or values the file does not show ("other":
+    a copy of another tensor, a load). `order` is the write's place in the file's text."""
 
     kind: str
     node: cst.CSTNode
@@ -136,6 +138,8 @@ class Site:
     guards: Tuple[Guard, ...] = ()
     repeat_args: Tuple[cst.Arg, ...] = ()
     repeat_method: str = ""
+    order: int = 0
+    in_test: bool = False  # inside a `test_*` function or a `Test*` class (a pytest test)
 
     @property
     def zero(self) -> bool:
@@ -149,6 +153,10 @@ class FileFacts:
     module: cst.Module
     imports: ImportTable
     source: str = ""
+    path: str = ""
+    lint_tests: bool = False  # judge test code too (by default the model rules leave it alone)
+    # Analyses several rules share (the network model's judgement), made once per file.
+    shared: Dict[str, object] = field(default_factory=dict)
     classes: Dict[str, ClassInfo] = field(default_factory=dict)
     sites: List[Site] = field(default_factory=list)
     # Last attribute/variable names that something initialises randomly (`trunc_normal_(self.pos_embed)`).
@@ -190,14 +198,15 @@ class FileFacts:
         return self._line_starts[line - 1] + column
 
     def resolve(self, node: cst.BaseExpression) -> Optional[str]:
-        """Qualified name of an expression through the import table, or a class of this file."""
-        qualified = self.imports.resolve(node)
+        """Qualified name of an expression through the import table, or a class of this file (which
+        a star import does not shadow)."""
+        qualified = self.imports.resolve(node, stars=False)
         if qualified is not None:
             return qualified
         name = dotted_name(node)
         if name in self.classes:
             return name
-        return None
+        return self.imports.resolve(node) if self.imports.stars else None
 
     def is_module_class(self, name: str) -> bool:
         """A class of this file that subclasses nn.Module (directly or through classes of this
@@ -244,6 +253,8 @@ class Collector(cst.CSTVisitor):
         # id(function node) -> bare names bound to trainable tensors in that function. The node, not
         # the Scope: a finished Scope is freed and its id() reused by the next function's.
         self.local_trainables: Dict[int, Set[str]] = {}
+        self.order = 0
+        self.tests = 0  # how many enclosing definitions are tests
 
     # ---- structure -------------------------------------------------------------------------
     def visit_Import(self, node: cst.Import) -> bool:
@@ -262,9 +273,11 @@ class Collector(cst.CSTVisitor):
         info = ClassInfo(node=node, name=node.name.value, bases=tuple(bases))
         self.facts.classes.setdefault(info.name, info)
         self.classes.append(info)
+        self.tests += _is_test(node.name.value, "Test")
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.classes.pop()
+        self.tests -= _is_test(original_node.name.value, "Test")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         cls = self.classes[-1] if self.classes and self._directly_in_class(node) else None
@@ -274,10 +287,12 @@ class Collector(cst.CSTVisitor):
         scope = Scope(name=node.name.value, node=node, cls=cls or self.scope.cls, params=params)
         self.scopes.append(scope)
         self.scope = scope
+        self.tests += _is_test(node.name.value, "test")
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scopes.pop()
         self.scope = self.scopes[-1]
+        self.tests -= _is_test(original_node.name.value, "test")
 
     def _directly_in_class(self, node: cst.FunctionDef) -> bool:
         body = self.classes[-1].node.body
@@ -388,8 +403,12 @@ class Collector(cst.CSTVisitor):
                     if name is not None and site.trainable:
                         self.facts.trainables.add(name)
             return
-        if parameter or self._is_parameter_target(target):
-            self._repeat_site(target, inner, stmt)
+        if (parameter or self._is_parameter_target(target)) and self._repeat_site(target, inner, stmt):
+            return
+        if isinstance(exprs.strip_data(target), cst.Attribute) and (parameter or _writes_values(target)):
+            # `fc.weight = nn.Parameter(w)`, `fc.weight.data = w`: values the file may not show.
+            kind = "random" if self._is_random(inner) else "other"
+            self._add_site(kind, stmt, target, "assignment", None, exprs.code(inner) if kind == "other" else "")
 
     def _is_parameter_target(self, target: cst.BaseExpression) -> bool:
         """A layer's `.weight` (or `.weight.data`), or a name known to hold a trainable tensor."""
@@ -415,20 +434,28 @@ class Collector(cst.CSTVisitor):
 
     def _constant_tensor(self, node: cst.BaseExpression):
         """(how, value, value text, shape, requires_grad, shape text) when `node` builds a constant tensor."""
-        scale = 1.0
-        # `torch.ones(a, b) * 0.5`: still one constant.
+        scale: Optional[float] = 1.0
+        scale_text = ""
+        # `torch.ones(a, b) * 0.5`, `torch.ones(d, r) / math.sqrt(r)`: still one constant.
         while isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Multiply, cst.Divide)):
             left, right = exprs.number(node.left), exprs.number(node.right)
+            divide = isinstance(node.operator, cst.Divide)
             if right is not None and right != 0:
-                scale = scale * (right if isinstance(node.operator, cst.Multiply) else 1.0 / right)
+                scale = None if scale is None else scale * (1.0 / right if divide else right)
                 node = node.left
-            elif left is not None and isinstance(node.operator, cst.Multiply):
-                scale, node = scale * left, node.right
+            elif left is not None and not divide:
+                scale, node = (None if scale is None else scale * left), node.right
+            elif _is_scalar(node.right):
+                scale, scale_text = None, f"{' /' if divide else ' *'} {exprs.code(node.right)}{scale_text}"
+                node = node.left
+            elif not divide and _is_scalar(node.left):
+                scale, scale_text = None, f" * {exprs.code(node.left)}{scale_text}"
+                node = node.right
             else:
                 return None
         requires_grad = False
-        # `torch.ones(a, b).requires_grad_()` / `.to(device)` / `.float()` keep the value.
-        while isinstance(node, cst.Call) and exprs.method_name(node) in ("requires_grad_", "to", "float", "double", "half", "cuda", "bfloat16"):
+        # `torch.ones(a, b).requires_grad_()` / `.to(device)` / `.float()` / `.clone()` keep the value.
+        while isinstance(node, cst.Call) and exprs.method_name(node) in _KEEP_VALUE:
             if exprs.method_name(node) == "requires_grad_":
                 requires_grad = not node.args or not exprs.is_false(node.args[0].value)
             node = node.func.value  # type: ignore[union-attr]
@@ -452,9 +479,15 @@ class Collector(cst.CSTVisitor):
             sizes = [a for a in exprs.positional(node)[:1]]
         else:
             sizes = list(exprs.positional(node))
-        if value is not None:
+        if value is not None and scale is not None:
             value *= scale
             text = _fmt(value)
+        elif scale is None:
+            if value == 1.0 and scale_text.startswith(" * "):
+                text = scale_text[3:]  # `torch.ones(r, d) * (1.0 / r)`: the factor is the value
+            else:
+                text = f"{_fmt(value) if value is not None else text}{scale_text}".lstrip()
+            value = 0.0 if value == 0.0 else None  # zero stays zero; any other value is unknown
         elif scale != 1.0:
             text = f"{text} * {_fmt(scale)}"
         if exprs.is_true(exprs.keyword(node, "requires_grad")):
@@ -470,15 +503,17 @@ class Collector(cst.CSTVisitor):
             shape_text = ", ".join(exprs.code(e.value) for e in sizes[0].value.elements)
         return short, value, text, shape, requires_grad, shape_text
 
-    def _repeat_site(self, target: cst.BaseExpression, value: cst.BaseExpression, stmt: cst.CSTNode) -> None:
+    def _repeat_site(self, target: cst.BaseExpression, value: cst.BaseExpression, stmt: cst.CSTNode) -> bool:
         """`target = <rows repeated>` (directly or through a name bound to them); the caller has
-        checked that the target is a parameter."""
+        checked that the target is a parameter. Whether it was."""
         found = self._repeated(value)
         if found is not None:
             method, args = found
             site = self._add_site("repeat", stmt, target, method, None, "")
             if site is not None:
                 site.repeat_method, site.repeat_args = method, args
+            return True
+        return False
 
     def _is_trainable_name(self, target: cst.BaseExpression) -> bool:
         """Attributes (`self.w`) anywhere in the file; bare names only in the function that bound them."""
@@ -573,7 +608,11 @@ class Collector(cst.CSTVisitor):
                 text = exprs.code(arg) if arg is not None else "?"
             self._add_site("constant", node, target, f"nn.init.{function}", value, text)
         elif function.endswith(torch_api.RANDOM_INIT_SUFFIXES):
-            self._randomised(target)
+            constant = _degenerate(node, function, 1)
+            if constant is not None:
+                self._add_site("constant", node, target, f"nn.init.{function}", *constant)
+            else:
+                self._randomised(target, node, f"nn.init.{function}")
 
     def _method_call(self, node: cst.Call, method: str) -> None:
         receiver = node.func.value  # type: ignore[union-attr]
@@ -594,17 +633,23 @@ class Collector(cst.CSTVisitor):
                 if site is not None:
                     site.shape, site.shape_text = info[3], info[5]
             elif self._is_random(source):
-                self._randomised(receiver)
-            elif self._is_parameter_target(receiver):
-                self._repeat_site(receiver, source, node)
+                self._randomised(receiver, node, ".copy_()")
+            elif not (self._is_parameter_target(receiver) and self._repeat_site(receiver, source, node)):
+                self._add_site("other", node, receiver, ".copy_()", None, exprs.code(source))
         elif method in torch_api.RANDOM_METHODS or method.endswith(torch_api.RANDOM_INIT_SUFFIXES):
             # `x.uniform_(a, b)` randomises x; `init.uniform_(x)` (an unresolved module) randomises x.
-            self._randomised(receiver)
+            constant = _degenerate(node, method, 0) if method in torch_api.RANDOM_METHODS else None
+            if constant is not None:
+                self._add_site("constant", node, receiver, f".{method}()", *constant)
+                return
+            self._randomised(receiver, node, f".{method}()")
             if node.args and isinstance(node.args[0].value, (cst.Name, cst.Attribute)):
-                self._randomised(node.args[0].value)
+                self._randomised(node.args[0].value, node, f"{method}()")
 
-    def _randomised(self, target: cst.BaseExpression) -> None:
+    def _randomised(self, target: cst.BaseExpression, node: Optional[cst.CSTNode] = None, how: str = "") -> None:
         target = exprs.strip_data(target)
+        if node is not None:
+            self._add_site("random", node, target, how, None, "")
         name = dotted_name(target)
         if name:
             self.facts.random_sites.append((name, tuple(self.guards)))
@@ -625,10 +670,11 @@ class Collector(cst.CSTVisitor):
         target = exprs.strip_data(target)
         name = dotted_name(target)
         if name is None:
-            if isinstance(target, cst.Subscript):
-                name = exprs.code(target)
+            if isinstance(target, (cst.Subscript, cst.Attribute)):
+                name = exprs.code(target)  # `w[0]`, `self.gate[0].weight`: the model reads the node
             else:
                 return None
+        self.order += 1
         site = Site(
             kind=kind,
             node=node,
@@ -640,18 +686,71 @@ class Collector(cst.CSTVisitor):
             scope=self.scope,
             loops=tuple(self.loops),
             guards=tuple(self.guards),
+            order=self.order,
+            in_test=self.tests > 0,
         )
         self.facts.sites.append(site)
         return site
+
+
+# Methods that return their receiver's values (for a constant tensor: the same constant).
+_KEEP_VALUE = frozenset({"requires_grad_", "to", "float", "double", "half", "cuda", "bfloat16", "clone", "detach", "contiguous", "cpu"})
+# Calls that return a number.
+_SCALAR_CALLS = frozenset({"float", "int", "len", "round", "abs", "min", "max"})
+
+
+def _is_test(name: str, prefix: str) -> bool:
+    """pytest's default discovery: `test*` functions, `Test*` classes."""
+    return name.startswith(prefix)
+
+
+def _writes_values(target: cst.BaseExpression) -> bool:
+    """`x.weight = ...`, `x.bias = ...`, `x.data = ...`: a write of a parameter's values."""
+    return isinstance(target, cst.Attribute) and target.attr.value in ("weight", "bias", "data")
+
+
+def _is_scalar(node: cst.BaseExpression) -> bool:
+    """An expression that, as code writes scales, is a number: a literal, a name or attribute, a
+    `math.*` / `float()` / `len()` call, or arithmetic and powers of those (no tensor constructor)."""
+    if exprs.number(node) is not None or isinstance(node, (cst.Name, cst.Attribute)):
+        return True
+    if isinstance(node, cst.BinaryOperation):
+        return _is_scalar(node.left) and _is_scalar(node.right)
+    if isinstance(node, cst.UnaryOperation):
+        return _is_scalar(node.expression)
+    if isinstance(node, cst.Subscript):  # `self.kernel_size[0]`
+        return isinstance(node.value, (cst.Name, cst.Attribute))
+    if isinstance(node, cst.Call):
+        name = dotted_name(node.func) or ""
+        return (name.startswith(("math.", "np.", "numpy.")) or name in _SCALAR_CALLS) and all(_is_scalar(a.value) for a in node.args)
+    return False
+
+
+def _degenerate(call: cst.Call, function: str, first: int) -> Optional[Tuple[Optional[float], str]]:
+    """(value, its text) when a random init draws from a distribution of one point: `normal_(w,
+    m, 0)` / `std=0`, `uniform_(w, a, a)`; `first` is where the distribution's arguments start
+    (1 for `nn.init.normal_(w, ...)`, 0 for `w.normal_(...)`)."""
+    short = function.rsplit(".", 1)[-1]
+    if short in ("normal_", "normal", "trunc_normal_"):
+        std = exprs.argument(call, first + 1, "std")
+        if std is not None and exprs.number(std) == 0.0:
+            mean = exprs.argument(call, first, "mean")
+            value = 0.0 if mean is None else exprs.number(mean)
+            return value, (exprs.code(mean) if mean is not None else "0")
+    elif short in ("uniform_", "uniform"):
+        low, high = exprs.argument(call, first, "a" if first else "from"), exprs.argument(call, first + 1, "b" if first else "to")
+        if low is not None and high is not None and exprs.code(low) == exprs.code(high):
+            return exprs.number(low), exprs.code(low)
+    return None
 
 
 def _fmt(value: float) -> str:
     return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
 
 
-def collect(module: cst.Module, extra_init_modules=(), source: Optional[str] = None) -> FileFacts:
+def collect(module: cst.Module, extra_init_modules=(), source: Optional[str] = None, path: str = "", lint_tests: bool = False) -> FileFacts:
     """Visit `module` once and return its facts."""
     text = source if source is not None else module.code
-    facts = FileFacts(module=module, imports=ImportTable(extra_init_modules), source=text)
+    facts = FileFacts(module=module, imports=ImportTable(extra_init_modules), source=text, path=path, lint_tests=lint_tests)
     walk.visit(module, Collector(facts))
     return facts

@@ -6,7 +6,7 @@ linting init code needs only to know what `nn`, `init`, `I` or `c` stand for.
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, List, Optional
 
 import libcst as cst
 
@@ -44,6 +44,9 @@ class ImportTable:
     def __init__(self, extra_init_modules: Iterable[str] = ()) -> None:
         self.names: Dict[str, str] = {}
         self.init_modules = tuple(_INIT_ALIASES) + tuple(m.rstrip(".") for m in extra_init_modules)
+        # Modules imported with `*`, in order: torch's bind the names they export; another
+        # module may bind anything, and the usual names (`nn`, `F`, `init`) are read as torch's.
+        self.stars: List[str] = []
 
     def add(self, stmt: cst.CSTNode) -> None:
         """Record the names bound by an `import` or `from ... import` statement."""
@@ -57,6 +60,8 @@ class ImportTable:
                     self.names[head] = head
         elif isinstance(stmt, cst.ImportFrom):
             if isinstance(stmt.names, cst.ImportStar):
+                star = _module_name(stmt.module) if stmt.module is not None else ""
+                self.stars.append("." * len(stmt.relative) + star)
                 return
             module = _module_name(stmt.module) if stmt.module is not None else ""
             if stmt.relative:
@@ -69,17 +74,35 @@ class ImportTable:
                     local = alias.asname.name.value
                 self.names[local] = f"{module}.{name}" if module and not module.endswith(".") else f"{module}{name}"
 
-    def resolve(self, node: cst.BaseExpression) -> Optional[str]:
-        """The canonical qualified name of `node`, or None when its head is not imported."""
+    def resolve(self, node: cst.BaseExpression, stars: bool = True) -> Optional[str]:
+        """The canonical qualified name of `node`, or None when its head is not imported (with
+        `stars=False`, not by a star import either)."""
         name = dotted_name(node)
         if name is None:
             return None
         head, _, rest = name.partition(".")
         full = self.names.get(head)
         if full is None:
-            return None
+            full = self._starred(head) if stars else None
+            if full is None:
+                return None
         qualified = f"{full}.{rest}" if rest else full
         return self.canonical(qualified)
+
+    def _starred(self, head: str) -> Optional[str]:
+        """What a name no import statement binds stands for through the file's star imports."""
+        if not self.stars:
+            return None
+        from initlint.torch_api import CONVENTIONAL, STAR_EXPORTS  # (light; only for star imports)
+
+        for module in reversed(self.stars):  # the last star import wins, as at run time
+            exported = STAR_EXPORTS.get(self.canonical(module) if module.startswith("torch") else module)
+            if exported is not None:
+                if head in exported:
+                    return f"{module}.{head}"
+            elif head in CONVENTIONAL:
+                return CONVENTIONAL[head]  # `from .common import *` and then `nn.Linear`: torch's, by convention
+        return None
 
     def canonical(self, qualified: str) -> str:
         """Fold aliases of torch.nn.init (and configured wrappers) and torch.nn submodules."""

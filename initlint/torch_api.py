@@ -187,3 +187,99 @@ RANDOM_WORDS = frozenset(
 REPEAT_WORDS = frozenset(REPEAT_METHODS | {q.rsplit(".", 1)[-1] for q in REPEAT_FUNCTIONS})
 # Calls that walk a module's tree (IL004's walks, and `.apply`).
 WALK_WORDS = frozenset({"apply", "parameters", "named_parameters", "modules", "named_modules", "children", "named_children"})
+
+
+# ---- what the network model knows of torch.nn's classes -------------------------------------
+# Activation modules and functions -> (canonical name). Their behaviour at 0 is in ACTIVATION_AT_ZERO.
+ACTIVATION_MODULES = {
+    "ReLU": "relu", "ReLU6": "relu6", "LeakyReLU": "leaky_relu", "PReLU": "prelu", "RReLU": "rrelu",
+    "ELU": "elu", "SELU": "selu", "CELU": "celu", "GELU": "gelu", "SiLU": "silu", "Mish": "mish",
+    "Tanh": "tanh", "Sigmoid": "sigmoid", "Hardtanh": "hardtanh", "Hardswish": "hardswish",
+    "Hardsigmoid": "hardsigmoid", "Softplus": "softplus", "Softsign": "softsign", "Tanhshrink": "tanhshrink",
+    "Threshold": "threshold", "LogSigmoid": "logsigmoid", "Softshrink": "softshrink", "Hardshrink": "hardshrink",
+}
+ACTIVATION_FUNCTIONS = {
+    "torch.relu": "relu", "torch.relu_": "relu", "torch.nn.functional.relu": "relu", "torch.nn.functional.relu_": "relu",
+    "torch.nn.functional.relu6": "relu6", "torch.nn.functional.leaky_relu": "leaky_relu", "torch.nn.functional.elu": "elu",
+    "torch.nn.functional.selu": "selu", "torch.selu": "selu", "torch.nn.functional.celu": "celu", "torch.celu": "celu",
+    "torch.nn.functional.gelu": "gelu", "torch.nn.functional.silu": "silu", "torch.nn.functional.mish": "mish",
+    "torch.tanh": "tanh", "torch.nn.functional.tanh": "tanh", "torch.sigmoid": "sigmoid", "torch.nn.functional.sigmoid": "sigmoid",
+    "torch.nn.functional.hardtanh": "hardtanh", "torch.nn.functional.hardswish": "hardswish",
+    "torch.nn.functional.hardsigmoid": "hardsigmoid", "torch.nn.functional.softplus": "softplus",
+    "torch.nn.functional.softsign": "softsign", "torch.nn.functional.logsigmoid": "logsigmoid",
+    "torch.clamp": "clamp", "torch.clamp_min": "clamp", "torch.clip": "clamp", "torch.nn.functional.threshold": "threshold",
+}
+ACTIVATION_METHODS = {
+    "relu": "relu", "relu_": "relu", "sigmoid": "sigmoid", "sigmoid_": "sigmoid", "tanh": "tanh", "tanh_": "tanh",
+    "clamp": "clamp", "clamp_": "clamp", "clamp_min": "clamp", "clamp_min_": "clamp", "clip": "clamp",
+}
+# name -> (its value at 0 is 0, its derivative at 0 is 0, as PyTorch's backward computes it:
+# ReLU passes grad * (out > 0), Hardtanh with min_val=0 and clamp(min=0) likewise).
+ACTIVATION_AT_ZERO = {
+    "relu": (True, True), "relu6": (True, True), "relu_min0": (True, True), "threshold": (True, True),
+    "leaky_relu": (True, False), "prelu": (True, False), "rrelu": (True, False), "elu": (True, False),
+    "selu": (True, False), "celu": (True, False), "gelu": (True, False), "silu": (True, False),
+    "mish": (True, False), "tanh": (True, False), "hardtanh": (True, False), "hardswish": (True, False),
+    "softsign": (True, False), "tanhshrink": (True, False), "softshrink": (True, True), "hardshrink": (True, True),
+    "sigmoid": (False, False), "hardsigmoid": (False, False), "softplus": (False, False), "logsigmoid": (False, False),
+}
+# torch.nn modules that hold no parameter and act on each unit alone (or only reshape).
+RESHAPING_MODULES = frozenset({
+    "Flatten", "Unflatten", "Identity", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d", "Upsample", "UpsamplingNearest2d",
+    "UpsamplingBilinear2d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d",
+    "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
+    "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
+    "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "FractionalMaxPool2d", "FractionalMaxPool3d",
+})
+DROPOUT_MODULES = frozenset({"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"})
+# Parameter-free modules that mix units (their output's units are not their input's one by one).
+MIXING_MODULES = frozenset({"Softmax", "Softmax2d", "LogSoftmax", "Softmin", "GLU", "PixelShuffle", "PixelUnshuffle",
+                            "ChannelShuffle", "Fold", "Unfold", "CosineSimilarity", "PairwiseDistance", "CrossMapLRN2d"})
+EMBEDDINGS = frozenset({"torch.nn.Embedding", "torch.nn.EmbeddingBag"})
+# Modules with parameters the model does not look inside (attention, recurrent and transformer layers).
+OPAQUE_LAYERS = frozenset("torch.nn." + n for n in (
+    "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
+    "TransformerDecoderLayer", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "AdaptiveLogSoftmaxWithLoss",
+))
+# Functions that act on each unit alone or only move units around (no mixing of units' values).
+RESHAPING_FUNCTIONS = frozenset({
+    "torch.flatten", "torch.reshape", "torch.squeeze", "torch.unsqueeze", "torch.transpose", "torch.permute",
+    "torch.nn.functional.max_pool1d", "torch.nn.functional.max_pool2d", "torch.nn.functional.max_pool3d",
+    "torch.nn.functional.avg_pool1d", "torch.nn.functional.avg_pool2d", "torch.nn.functional.avg_pool3d",
+    "torch.nn.functional.adaptive_avg_pool1d", "torch.nn.functional.adaptive_avg_pool2d",
+    "torch.nn.functional.adaptive_avg_pool3d", "torch.nn.functional.adaptive_max_pool1d",
+    "torch.nn.functional.adaptive_max_pool2d", "torch.nn.functional.adaptive_max_pool3d",
+    "torch.nn.functional.interpolate", "torch.nn.functional.pad", "torch.nn.functional.upsample",
+})
+RESHAPING_METHODS = frozenset({
+    "view", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "contiguous", "t", "float",
+    "half", "double", "bfloat16", "to", "type_as", "view_as", "reshape_as", "clone", "detach", "cuda", "cpu",
+    "expand", "expand_as", "repeat", "mean", "sum", "amax", "max", "squeeze_", "unsqueeze_", "flip",
+})
+DROPOUT_FUNCTIONS = frozenset({
+    "torch.nn.functional.dropout", "torch.nn.functional.dropout1d", "torch.nn.functional.dropout2d",
+    "torch.nn.functional.dropout3d", "torch.nn.functional.alpha_dropout", "torch.dropout",
+})
+LINEAR_FUNCTIONS = frozenset({"torch.nn.functional.linear"})
+CONV_FUNCTIONS = frozenset("torch.nn.functional." + n for n in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"))
+
+# What a star import of a torch module binds that the rules read (torch.nn has no __all__: a
+# star import binds its public names).
+STAR_EXPORTS = {
+    "torch.nn": frozenset(
+        {n.rsplit(".", 1)[-1] for n in MATRIX_LAYERS | NORM_LAYERS | CONTAINERS | RECURRENT_LAYERS | EMBEDDINGS | OPAQUE_LAYERS}
+        | set(ACTIVATION_MODULES) | RESHAPING_MODULES | DROPOUT_MODULES | MIXING_MODULES
+        | {"Parameter", "Module", "init", "functional", "UninitializedParameter", "Identity"}
+    ),
+    "torch.nn.init": frozenset(set(INIT_CONSTANT) | set(RANDOM_INIT_SUFFIXES) - {"init_weights", "reset_parameters", "_reset_parameters"}),
+    "torch.nn.functional": frozenset({q.rsplit(".", 1)[-1] for q in list(ACTIVATION_FUNCTIONS) + list(RESHAPING_FUNCTIONS) + list(DROPOUT_FUNCTIONS) + list(LINEAR_FUNCTIONS) + list(CONV_FUNCTIONS) if q.startswith("torch.nn.functional.")}),
+    "torch": frozenset(
+        {q.rsplit(".", 1)[-1] for q in list(CONSTANT_CONSTRUCTORS) + list(RANDOM_CONSTRUCTORS) if q.count(".") == 1}
+        | {"nn", "Tensor", "tensor", "matmul", "mm", "bmm", "einsum", "relu", "sigmoid", "tanh", "cat", "stack",
+           "no_grad", "flatten", "clamp", "tile", "broadcast_to", "empty", "empty_like", "arange", "eye"}
+    ),
+}
+# For a star import of a module that is not torch's: the names code uses, by convention, for torch's.
+CONVENTIONAL = {"nn": "torch.nn", "F": "torch.nn.functional", "init": "torch.nn.init", "torch": "torch"}

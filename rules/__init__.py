@@ -10,6 +10,7 @@ from initlint.rules.il002_dead_zero_layer import DeadZeroLayer
 from initlint.rules.il003_constant_init_loop import ConstantInitLoop
 from initlint.rules.il004_init_before_layers import InitBeforeLayers
 from initlint.rules.il005_identical_rows import IdenticalRows
+from initlint.rules.il010_weak_constant_start import WeakConstantStart
 
 ALL_RULES: Tuple[Type[Rule], ...] = (
     ConstantWeightInit,
@@ -17,6 +18,7 @@ ALL_RULES: Tuple[Type[Rule], ...] = (
     ConstantInitLoop,
     InitBeforeLayers,
     IdenticalRows,
+    WeakConstantStart,
 )
 
 BY_CODE: Dict[str, Type[Rule]] = {rule.code: rule for rule in ALL_RULES}

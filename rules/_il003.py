@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Dict, Iterable, List
 
 import libcst as cst
 
@@ -10,6 +10,7 @@ from initlint import exprs, targets
 from initlint.facts import FileFacts, Site
 from initlint.imports import dotted_name
 from initlint.rule import Finding
+from initlint.rules._judge import DEAD, SYMMETRIC, UNSEEN, WEAK, Verdict, across_layers, is_test_code, judge_of, layer_label
 
 
 def _zeroes_one_layer(facts: FileFacts, site: Site) -> bool:
@@ -70,16 +71,61 @@ def _selects_by_name(site: Site) -> bool:
 
 
 
+
 def check(rule, facts: FileFacts) -> Iterable[Finding]:
+    judge = judge_of(facts)
+    by_site: Dict[int, List[Verdict]] = {}
+    for verdict in judge.verdicts():
+        if across_layers(verdict) and not is_test_code(facts, verdict.site):
+            by_site.setdefault(id(verdict.site), []).append(verdict)
+    for verdicts in by_site.values():
+        site = verdicts[0].site
+        subject = targets.classify(facts, site).label
+        yield Finding(site.node, rule.message.format(how=site.how, subject=subject, value=site.value_text or "a constant", claim=_claim(verdicts)))
     for site in facts.sites:
-        if site.kind != "constant":
+        # A loop over a model's parameters that no model of the file reaches (the model is an
+        # argument): every parameter equal, or every weight one non-zero value, is wrong for any
+        # model with a hidden layer.
+        if site.kind != "constant" or judge.reached(site) or is_test_code(facts, site):
             continue
         subject = targets.classify(facts, site)
-        if subject.walker is None or subject.kind not in (targets.EVERY_PARAMETER, targets.EVERY_WEIGHT):
+        if subject.walker != "loop" or subject.kind not in (targets.EVERY_PARAMETER, targets.EVERY_WEIGHT):
             continue
+        if subject.kind == targets.EVERY_WEIGHT and site.zero:
+            continue  # every weight zero, biases random: each layer learns once the next has
         if site.zero and _zeroes_one_layer(facts, site):
             continue
-        value = site.value_text or "a constant"
-        dead = " and, being zero, gets no gradient through ReLU" if site.zero else ""
-        yield Finding(site.node, rule.message.format(how=site.how, subject=subject.label, value=value, dead=dead))
+        dead = " and, being zero, get no gradient through a ReLU" if site.zero else ""
+        yield Finding(site.node, rule.unseen_message.format(how=site.how, subject=subject.label, value=site.value_text or "a constant", dead=dead))
 
+
+def _claim(verdicts: List[Verdict]) -> str:
+    """What the model shows of the layers one write reached, strongest claim first."""
+    dead = [v for v in verdicts if v.kind == DEAD]
+    tied = [v for v in verdicts if v.kind == SYMMETRIC]
+    weak = [v for v in verdicts if v.kind == WEAK]
+    parts = []
+    if dead:
+        parts.append(f"{_layers(dead)} {'is' if len(_names(dead)) == 1 else 'are'} dead for ever: {dead[0].detail}")
+    if tied:
+        parts.append(f"the units of {_layers(tied)} start identical and stay tied for ever: {tied[0].detail}")
+    if weak and not parts:
+        told = [v for v in weak if v.detail != UNSEEN]
+        if told:
+            parts.append(f"the units of {_layers(weak)} start identical; only {told[0].detail} {'tell' if ' and ' in told[0].detail else 'tells'} them apart")
+        else:
+            parts.append(f"the units of {_layers(weak)} start identical, biases included (the file does not show what they feed)")
+    elif weak:
+        parts.append(f"{_layers(weak)} start{'s' if len(_names(weak)) == 1 else ''} rank one")
+    return "; ".join(parts)
+
+
+def _names(verdicts: List[Verdict]) -> List[str]:
+    return list(dict.fromkeys(layer_label(v) for v in verdicts))
+
+
+def _layers(verdicts: List[Verdict], limit: int = 4) -> str:
+    names = _names(verdicts)
+    if len(names) > limit:
+        return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]

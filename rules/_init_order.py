@@ -89,6 +89,9 @@ class Context:
     cls: Optional[str]
     me: str
     depth: int = 0
+    # Locals that hold a pretrained or loaded model (`encoder = resnet34(weights="DEFAULT")`):
+    # modules taken from them are not fresh layers.
+    loaded: Set[str] = field(default_factory=set)
 
 
 def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:
@@ -166,6 +169,7 @@ class _Analysis:
         }
         self._walks: Dict[Tuple[int, str], bool] = {}
         self._base: Dict[str, Optional[Tuple[str, bool]]] = {}
+        self._mutates: Dict[Tuple[int, bool], bool] = {}
 
     # ---- looking things up ---------------------------------------------------------------------
     def method(self, cls: Optional[str], name: str, seen: Optional[Set[str]] = None) -> Optional[Tuple[str, cst.FunctionDef]]:
@@ -240,7 +244,18 @@ class _Analysis:
 
     def mutates(self, node: cst.CSTNode, ctx: Optional[Context] = None) -> bool:
         """The code changes tensor values: an init call (see `initialises`) or a weight/bias/data assignment,
-        itself or (given `ctx`) in a helper of this file it calls (`self._init_module(m)`)."""
+        itself or (given `ctx`) in a helper of this file it calls (`self._init_module(m)`).
+        Remembered per body: a helper that calls itself (timm's `named_apply`) is read once."""
+        key = (id(node), ctx is not None)
+        known = self._mutates.get(key)
+        if known is not None:
+            return known
+        self._mutates[key] = False  # (while it is being read: a recursive call adds nothing)
+        result = self._mutates_now(node, ctx)
+        self._mutates[key] = result
+        return result
+
+    def _mutates_now(self, node: cst.CSTNode, ctx: Optional[Context]) -> bool:
         for child in _nodes(node):
             if isinstance(child, cst.Call):
                 if self.initialises(child):
@@ -336,6 +351,8 @@ class _Analysis:
         """None when `value` is not a submodule or parameter; else whether it arrives pretrained."""
         if not isinstance(value, cst.Call):
             return None
+        if self.loaded(value, ctx):
+            return True
         pretrained = _pretrained_arguments(value)
         func = value.func
         if isinstance(func, cst.Attribute):
@@ -358,6 +375,8 @@ class _Analysis:
                 return pretrained
             if qualname in self.facts.classes and self.facts.is_module_class(qualname):
                 return pretrained
+            if qualname in torch_api.CONTAINERS and any(self._from_loaded(a.value, ctx) for a in value.args):
+                return True  # `nn.Sequential(encoder.conv1, encoder.bn1)`: parts of a pretrained model
         if depth == 0:  # `self._make_layer(...)`: judged by what the method returns
             target = self.callee(value, ctx)
             if target is not None and isinstance(target[0], cst.FunctionDef):
@@ -368,6 +387,23 @@ class _Analysis:
                         if judged is not None:
                             return judged
         return None
+
+    def loaded(self, value: cst.BaseExpression, ctx: Context) -> bool:
+        """The expression builds or loads a model with trained weights (`from_pretrained`,
+        `pretrained=True`, `weights=...`, `torch.load`), or takes one from a local that holds one."""
+        for call in exprs.calls_in(value):
+            if _pretrained_arguments(call) or exprs.method_name(call) in ("from_pretrained", "load_state_dict"):
+                return True
+            if self.facts.resolve(call.func) in ("torch.load", "torch.hub.load", "torch.jit.load"):
+                return True
+        return self._from_loaded(value, ctx)
+
+    def _from_loaded(self, value: cst.BaseExpression, ctx: Context) -> bool:
+        """`encoder.layer0.conv1`, `encoder` (and `*encoder.children()`) of a loaded local."""
+        for name in exprs.names_in(value):
+            if name.split(".", 1)[0] in ctx.loaded:
+                return True
+        return False
 
     def _uninitialised(self, parameter: cst.Call, qualname: str) -> bool:
         """A parameter built from `torch.empty(...)` & co. (a parameter given values carries its own init)."""
@@ -429,6 +465,8 @@ class _Analysis:
                 attr = _root_attr(target, ctx.me)
                 if attr is not None and dotted_name(target) == f"{ctx.me}.{attr}":
                     self._layer(attr, assigned, here, small, events, ctx)
+                elif isinstance(target, cst.Name) and self.loaded(assigned, ctx):
+                    ctx.loaded.add(target.value)
             for call in _calls(small):
                 if walker is not None and call is walker.node:
                     continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from initlint.rule import Finding, Rule
-from initlint.rules._declarations import CONSTANT_SITES
+from initlint.rules._declarations import CONSTANT_OR_ROWS
 
 if TYPE_CHECKING:  # pragma: no cover
     from initlint.facts import FileFacts
@@ -14,26 +14,35 @@ if TYPE_CHECKING:  # pragma: no cover
 class ConstantWeightInit(Rule):
     """
     ## What it does
-    Flags a weight matrix (a layer's weight, or a trainable tensor of two or more dimensions)
-    that is set to one non-zero constant: `nn.init.constant_`, `nn.init.ones_`, `.fill_(c)`,
-    `torch.full` / `torch.ones` / `ones_like` / `full_like` assigned to a weight, copied into it,
-    wrapped in `nn.Parameter` or created with `requires_grad=True`.
+    Flags a weight matrix set to one non-zero constant (`nn.init.constant_`, `ones_`, `.fill_(c)`,
+    `torch.full` / `ones` / `*_like` assigned, copied, wrapped in `nn.Parameter` or made with
+    `requires_grad=True`, `normal_(w, m, 0)`, `uniform_(w, a, a)`) when the network model shows
+    that its units stay tied for ever: they are alike on both sides. Their incoming weights are
+    equal (the constant), so are their biases (none, zero or constant), and so are their outgoing
+    weights: the layer fed next is constant too, with nothing in between that tells units apart.
+    The constant layer that keeps a previous layer's units tied is flagged as well.
 
     ## Why is this bad?
-    Every unit of the layer computes the same function of its input, so every unit receives the
-    same gradient and takes the same step: the units stay identical for ever and the layer
-    behaves as if it had a single unit. Measured on digits (64-128-64-10 MLP, Adam, 10 epochs):
-    every Linear weight 0.1 reaches 19% accuracy, the first layer all ones 52%, a random init 96.5%.
+    Such units compute the same value, get the same gradient and take the same step at every
+    step, for ever: the layer behaves as one unit (seed 002's proof; d2l's symmetry chapter).
+    Measured on digits (64-128-64-10 MLP, Adam, 10 epochs): every parameter set to ones reaches
+    9.9% accuracy, a random init 96.5%.
 
     ## Known problems
-    Shapes are read from the code: a tensor whose shape is held in a variable, or a layer whose
-    class the file does not show, is not judged. A tensor with a dimension of literal size 1
-    (a single output unit) has no sibling units and is never flagged.
+    The model reads `__init__` (and what it calls), `forward`, the classes of the file used as
+    sub-modules, and code that builds a model and changes it (`net = Net(); ...`). A layer whose
+    bias or next layer is random is not tied for ever: that start is IL010 (weak-constant-start).
+    A layer that feeds the loss directly (an output head), a depthwise conv (each unit reads its
+    own channel), a single output unit, and a layer whose consumers the file does not show are
+    not flagged. Test code is left alone unless `lint-tests = true`.
 
     ## Example
     ```python
-    self.fc1 = nn.Linear(64, 128)
+    self.fc1 = nn.Linear(64, 128, bias=False)
+    self.fc2 = nn.Linear(128, 10)
     nn.init.constant_(self.fc1.weight, 0.1)
+    nn.init.constant_(self.fc2.weight, 0.1)
+    # forward: self.fc2(F.relu(self.fc1(x)))
     ```
 
     ## Use instead
@@ -49,40 +58,47 @@ class ConstantWeightInit(Rule):
 
     code = "IL001"
     name = "constant-weight-init"
-    message = "{target} is set to the constant {value} ({how}): {units} of {layer} start identical and receive identical gradients"
+    message = "{target} is set to the constant {value} ({how}): {units} of {layer} start identical and stay tied for ever: {detail}"
+    # The next layer's constant weight that keeps a previous layer's units tied.
+    partner_message = "{target} is set to the constant {value} ({how}): {detail}"
     fix_title = "Use the layer's default init, or nn.init.kaiming_uniform_ / xavier_uniform_"
     invalid = (
-        "import torch.nn as nn\n"
+        "import torch\nimport torch.nn as nn\n"
         "class Net(nn.Module):\n"
         "    def __init__(self):\n"
         "        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 8)\n"
-        "        nn.init.constant_(self.fc.weight, 0.5)\n",
-        "from torch.nn.init import ones_ as o\n"
+        "        self.fc1 = nn.Linear(4, 8, bias=False)\n"
+        "        self.fc2 = nn.Linear(8, 2)\n"
+        "        nn.init.constant_(self.fc1.weight, 0.5)\n"
+        "        nn.init.constant_(self.fc2.weight, 0.5)\n"
+        "    def forward(self, x):\n"
+        "        return self.fc2(torch.relu(self.fc1(x)))\n",
+        "from torch.nn.init import ones_ as o, zeros_\n"
         "from torch import nn\n"
         "class Net(nn.Module):\n"
         "    def __init__(self):\n"
         "        super().__init__()\n"
         "        self.conv = nn.Conv2d(3, 16, 3)\n"
-        "        o(self.conv.weight)\n",
+        "        self.head = nn.Conv2d(16, 4, 1)\n"
+        "        o(self.conv.weight)\n"
+        "        zeros_(self.conv.bias)\n"
+        "        o(self.head.weight)\n"
+        "    def forward(self, x):\n"
+        "        return self.head(self.conv(x).relu())\n",
         "import torch\n"
         "X = torch.randn(8, 3)\n"
         "W1 = torch.full((3, 2), 1.0, requires_grad=True)\n"
-        "h = torch.matmul(X, W1)\n",
-        "import torch\nimport torch.nn as nn\n"
-        "class Net(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 8)\n"
-        "        with torch.no_grad():\n"
-        "            self.fc.weight.data.fill_(0.1)\n",
+        "W2 = torch.full((2, 1), 1.0, requires_grad=True)\n"
+        "loss = (torch.matmul(torch.matmul(X, W1), W2) ** 2).mean()\n"
+        "loss.backward()\n",
         "import torch\nimport torch.nn as nn\n"
         "class Net(nn.Module):\n"
         "    def __init__(self):\n"
         "        super().__init__()\n"
         "        self.W = nn.Parameter(torch.ones(16, 32) * 0.01)\n"
+        "        self.V = nn.Parameter(torch.ones(32, 4) / 32 ** 0.5)\n"
         "    def forward(self, x):\n"
-        "        return x @ self.W\n",
+        "        return torch.tanh(x @ self.W) @ self.V\n",
     )
     valid = (
         "import torch.nn as nn\n"
@@ -93,7 +109,9 @@ class ConstantWeightInit(Rule):
         "        self.bn = nn.BatchNorm1d(8)\n"
         "        nn.init.constant_(self.fc.bias, 0)\n"
         "        nn.init.constant_(self.bn.weight, 1)\n"
-        "        nn.init.kaiming_uniform_(self.fc.weight)\n",
+        "        nn.init.kaiming_uniform_(self.fc.weight)\n"
+        "    def forward(self, x):\n"
+        "        return self.bn(self.fc(x))\n",
         "import torch\nimport torch.nn as nn\n"
         "class Block(nn.Module):\n"
         "    def __init__(self, dim):\n"
@@ -106,12 +124,27 @@ class ConstantWeightInit(Rule):
         "X = torch.randn(8, 5)\n"
         "w = torch.full((5, 1), 0.42, requires_grad=True)\n"
         "y = torch.matmul(X, w)\n",
-        "import torch\n"
-        "x = torch.ones(2, 2, requires_grad=True)\n"
-        "y = (x + 2) * 3\n",
+        "import torch\nimport torch.nn as nn\n"
+        "class Head(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.body = nn.Linear(16, 32)\n"
+        "        self.out = nn.Linear(32, 10)\n"
+        "        nn.init.constant_(self.out.weight, 0.01)\n"
+        "    def forward(self, x):\n"
+        "        return self.out(torch.relu(self.body(x)))\n",
+        "import torch.nn as nn\n"
+        "class Blur(nn.Module):\n"
+        "    def __init__(self, channels):\n"
+        "        super().__init__()\n"
+        "        self.box = nn.Conv2d(channels, channels, 3, padding=1, groups=channels, bias=False)\n"
+        "        self.box.weight.data.fill_(1 / 9)\n"
+        "        self.proj = nn.Conv2d(channels, channels, 1)\n"
+        "    def forward(self, x):\n"
+        "        return self.proj(self.box(x))\n",
     )
 
-    needs = CONSTANT_SITES
+    needs = CONSTANT_OR_ROWS
 
     def check(self, facts: "FileFacts") -> Iterable[Finding]:
         from initlint.rules._il001 import check  # (libcst and the analysis: only for a file that is checked)

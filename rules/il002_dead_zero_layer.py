@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from initlint.rule import Finding, Rule
-from initlint.rules._declarations import CONSTANT_SITES
+from initlint.rules._declarations import CONSTANT_OR_ROWS
 
 if TYPE_CHECKING:  # pragma: no cover
     from initlint.facts import FileFacts
@@ -14,23 +14,28 @@ if TYPE_CHECKING:  # pragma: no cover
 class DeadZeroLayer(Rule):
     """
     ## What it does
-    Flags a layer whose weight and bias are both zeroed (inside its class, or on an instance of
-    the class in the same file) when its output goes through a ReLU-family activation in
-    `forward` (`F.relu`, `torch.relu`, `nn.ReLU`, `relu6`, `clamp(min=0)`). Also flags a
-    hand-made hidden weight matrix created as zeros (`torch.zeros(d, h, requires_grad=True)`)
-    whose output feeds another trainable matrix, with no random bias in between.
+    Flags a zeroed layer that the network model shows can never learn. A layer whose weight and
+    bias are zero (or a norm whose scale and shift are zero) outputs exactly 0; it is dead for
+    ever when every path from it is stopped: by an activation whose derivative at 0 is 0 (ReLU,
+    ReLU6, `clamp(min=0)`, also inside a `Sequential` or a norm-and-activation layer such as
+    timm's `BatchNormAct2d`), or by a zero layer next in line that only it feeds (LoRA's `A` and
+    `B` both zero, `zero_module` on every conv of a chain): that layer's weight gets no gradient
+    from a zero input, and its zero weight passes none back. Hand-made matrices
+    (`torch.zeros(d, h, requires_grad=True)`) are judged alike.
 
     ## Why is this bad?
-    Every unit of the layer outputs exactly 0, and PyTorch's ReLU passes no gradient at 0, so
-    the layer's weight and bias receive a gradient of exactly 0 at every step: the layer is dead
-    for ever, and so is everything upstream of it. Measured on digits (64-128-64-10 MLP): first
-    layer weight and bias zero, then ReLU: 8.5% accuracy, chance level.
+    PyTorch's ReLU passes `grad * (out > 0)`: at 0, nothing. The layer's parameters get a
+    gradient of exactly 0 at every step, and nothing upstream of it learns through it. Measured
+    on digits (64-128-64-10 MLP): first layer weight and bias zero, then ReLU: 8.5% accuracy,
+    chance level.
 
     ## Known problems
-    Zeroing the weight alone is fine when the bias stays random (96% on the same benchmark), and
-    so is a zeroed output layer (95.7%): neither is reported. The activation is found by
-    following `forward`'s local variables; an activation applied elsewhere (a wrapping
-    `nn.Sequential`, a hook) is not seen.
+    Zeroing the weight alone is fine when the bias stays random (measured: 96%), and so is a
+    zeroed output layer (95.7%: the upstream layers get a zero gradient at the first step only),
+    a lone zero layer with anything random after it (adaLN-Zero, ControlNet's zero conv, LoRA's
+    `B`), and a zeroed norm whose output is added to a residual before any activation
+    (`zero_init_last`): none is reported. Activations applied where the model does not look (a
+    hook, a module of another file) are not seen.
 
     ## Example
     ```python
@@ -49,11 +54,12 @@ class DeadZeroLayer(Rule):
 
     ## References
     - PyTorch's ReLU backward: `grad_input = grad_output * (output > 0)`
+    - Hu et al., *LoRA* (2021): `B` starts at zero, `A` random, for exactly this reason
     """
 
     code = "IL002"
     name = "dead-zero-layer"
-    message = "{layer} has weight and bias zero and feeds {act} in forward: every unit outputs 0 and the layer never receives a gradient"
+    message = "{target} is zero ({how}): {detail}"
     fix_title = "Keep the layer's default init (or zero only the output layer)"
     invalid = (
         "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
@@ -72,6 +78,14 @@ class DeadZeroLayer(Rule):
         "def net(X):\n"
         "    H = torch.relu(X @ W1)\n"
         "    return H @ W2\n",
+        "import torch\nimport torch.nn as nn\n"
+        "class LoRA(nn.Module):\n"
+        "    def __init__(self, d, r):\n"
+        "        super().__init__()\n"
+        "        self.A = nn.Parameter(torch.zeros(d, r))\n"
+        "        self.B = nn.Parameter(torch.zeros(r, d))\n"
+        "    def forward(self, x):\n"
+        "        return x + x @ self.A @ self.B\n",
     )
     valid = (
         "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
@@ -92,9 +106,17 @@ class DeadZeroLayer(Rule):
         "def net(X):\n"
         "    H = torch.relu(X @ W1 + b1)\n"
         "    return H @ W2\n",
+        "import math\nimport torch\nimport torch.nn as nn\n"
+        "class LoRA(nn.Module):\n"
+        "    def __init__(self, d, r):\n"
+        "        super().__init__()\n"
+        "        self.A = nn.Parameter(torch.randn(d, r) / math.sqrt(r))\n"
+        "        self.B = nn.Parameter(torch.zeros(r, d))\n"
+        "    def forward(self, x):\n"
+        "        return x + x @ self.A @ self.B\n",
     )
 
-    needs = CONSTANT_SITES
+    needs = CONSTANT_OR_ROWS
 
     def check(self, facts: "FileFacts") -> Iterable[Finding]:
         from initlint.rules._il002 import check  # (libcst and the analysis: only for a file that is checked)

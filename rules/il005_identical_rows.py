@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-from initlint import torch_api
 from initlint.rule import Finding, Rule
-from initlint.screen import Needs
+from initlint.rules._declarations import CONSTANT_OR_ROWS
 
 if TYPE_CHECKING:  # pragma: no cover
     from initlint.facts import FileFacts
@@ -15,26 +14,30 @@ if TYPE_CHECKING:  # pragma: no cover
 class IdenticalRows(Rule):
     """
     ## What it does
-    Flags a weight built by repeating one row or column (`repeat`, `expand`, `expand_as`,
-    `tile`, `broadcast_to`, `unsqueeze(...).repeat(...)`) and then copied or assigned into a
-    parameter.
+    Flags a layer's weight built by repeating one row (`repeat`, `expand`, `expand_as`, `tile`,
+    `broadcast_to`, `unsqueeze(...).repeat(...)`) and copied or assigned into it, when the
+    network model shows that its units stay tied for ever: their bias is equal too (none, zero
+    or constant) and the layer fed next weighs them alike (its weight is constant).
 
     ## Why is this bad?
-    The values differ along the row, but every unit (row of a Linear/Conv weight) is the same
+    The values differ along the row, but every unit (a row of a Linear/Conv weight) is the same
     vector, so every unit computes the same function, receives the same gradient and stays a
-    copy of the others: the layer has one unit's worth of capacity.
+    copy of the others: the layer has one unit's worth of capacity (seed 002's `ConstInit`).
 
     ## Known problems
-    For a layer's `.weight` the rule knows the unit axis (dimension 0) and stays quiet when the
-    repetition leaves that axis alone (`repeat(1, k)`). For a bare parameter the axis is unknown
-    (`X @ W` keeps units along dimension 1), so any repetition is reported. A random perturbation
-    added to the repeated tensor makes it clean.
+    The unit axis of a layer's `.weight` is dimension 0: a repetition that leaves it alone
+    (`repeat(1, k)`) gives distinct units and is not reported. Repeated rows whose tie a random
+    bias or a random next layer breaks are a weak start (IL010). A random perturbation added to
+    the repeated tensor makes it clean.
 
     ## Example
     ```python
+    self.linear1 = nn.Linear(3, 2, bias=False)
+    self.linear2 = nn.Linear(2, 4, bias=False)
     row = torch.arange(3).float()
     with torch.no_grad():
         self.linear1.weight.copy_(row.unsqueeze(0).repeat(2, 1))
+    nn.init.constant_(self.linear2.weight, 0.5)
     ```
 
     ## Use instead
@@ -48,22 +51,33 @@ class IdenticalRows(Rule):
 
     code = "IL005"
     name = "identical-rows"
-    message = "{target} is filled with one row repeated ({how}): {units} start identical and receive identical gradients"
+    message = "{target} is filled with one row repeated ({how}): {units} of {layer} start identical and stay tied for ever: {detail}"
     fix_title = "Initialise the weight randomly, or add a random perturbation to break the symmetry"
     invalid = (
         "import torch\nimport torch.nn as nn\n"
         "class Net(nn.Module):\n"
         "    def __init__(self):\n"
         "        super().__init__()\n"
-        "        self.fc = nn.Linear(3, 2)\n"
+        "        self.fc = nn.Linear(3, 2, bias=False)\n"
+        "        self.out = nn.Linear(2, 4)\n"
         "        W = torch.arange(3).float().unsqueeze(0).repeat(2, 1)\n"
         "        with torch.no_grad():\n"
-        "            self.fc.weight.copy_(W)\n",
-        "import torch\nimport torch.nn as nn\n"
+        "            self.fc.weight.copy_(W)\n"
+        "        nn.init.constant_(self.out.weight, 0.5)\n"
+        "    def forward(self, x):\n"
+        "        return self.out(torch.relu(self.fc(x)))\n",
+        "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
         "class Net(nn.Module):\n"
         "    def __init__(self, v):\n"
         "        super().__init__()\n"
-        "        self.W = nn.Parameter(v.unsqueeze(0).expand(16, -1).clone())\n",
+        "        self.proj = nn.Linear(16, 8)\n"
+        "        self.head = nn.Linear(8, 2)\n"
+        "        with torch.no_grad():\n"
+        "            self.proj.weight.data = torch.tile(v, (8, 1))\n"
+        "            self.proj.bias.zero_()\n"
+        "            self.head.weight.fill_(1.0)\n"
+        "    def forward(self, x):\n"
+        "        return self.head(F.gelu(self.proj(x)))\n",
     )
     valid = (
         "import torch\nimport torch.nn as nn\n"
@@ -71,9 +85,12 @@ class IdenticalRows(Rule):
         "    def __init__(self):\n"
         "        super().__init__()\n"
         "        self.fc = nn.Linear(3, 2)\n"
+        "        self.out = nn.Linear(2, 4)\n"
         "        col = torch.randn(2, 1)\n"
         "        with torch.no_grad():\n"
-        "            self.fc.weight.copy_(col.repeat(1, 3))\n",
+        "            self.fc.weight.copy_(col.repeat(1, 3))\n"
+        "    def forward(self, x):\n"
+        "        return self.out(torch.relu(self.fc(x)))\n",
         "import torch\nimport torch.nn as nn\n"
         "class Net(nn.Module):\n"
         "    def __init__(self, v):\n"
@@ -84,7 +101,7 @@ class IdenticalRows(Rule):
         "    return x.unsqueeze(0).repeat(4, 1)\n",
     )
 
-    needs = Needs(triggers=torch_api.REPEAT_WORDS, follow=frozenset({"users"}))
+    needs = CONSTANT_OR_ROWS
 
     def check(self, facts: "FileFacts") -> Iterable[Finding]:
         from initlint.rules._il005 import check  # (libcst and the analysis: only for a file that is checked)

@@ -37,3 +37,13 @@ def codes(source: str, **changes) -> List[Tuple[int, str]]:
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+# A file with one finding, at 3:1: W1's 8 units start identical and stay tied for ever (IL001: no
+# bias, and W2 is constant too; W2 has one unit, so it is not reported itself).
+BAD_SCRIPT = (
+    "import torch\n"
+    "W2 = torch.ones(8, 1, requires_grad=True)\n"
+    "W1 = torch.ones(4, 8, requires_grad=True)\n"
+    "loss = (torch.relu(torch.randn(2, 4) @ W1) @ W2).sum()\n"
+)

@@ -16,7 +16,7 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-from conftest import FIXTURES, ROOT
+from conftest import BAD_SCRIPT, FIXTURES, ROOT
 
 yaml = pytest.importorskip("yaml", reason="PyYAML comes with pre-commit (pip install -e '.[test]')")
 jsonschema = pytest.importorskip("jsonschema")
@@ -24,7 +24,7 @@ jsonschema = pytest.importorskip("jsonschema")
 ACTION = ROOT / "action.yml"
 SCHEMA = ROOT / "tests" / "data" / "sarif-schema-2.1.0.json"
 EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-BAD = "import torch.nn as nn\nfc = nn.Linear(4, 8)\nnn.init.constant_(fc.weight, 0.5)\n"
+BAD = BAD_SCRIPT
 
 
 def _action() -> dict:
@@ -131,7 +131,7 @@ def test_annotations_on_a_sample_repo(repo, tmp_path):
     assert install == 0 and status == 1, output
     assert outputs["github"]["exit-code"] == "1"
     commands = [line for line in output.splitlines() if line.startswith("::")]
-    assert "::error file=src/bad.py,line=3,col=1,endLine=3,endColumn=34,title=initlint (IL001)::IL001 " in "\n".join(commands)
+    assert "::error file=src/bad.py,line=3,col=1,endLine=3,endColumn=42,title=initlint (IL001)::IL001 " in "\n".join(commands)
     assert any(c.startswith("::error file=src/demo.ipynb,") and "(cell 3, line 4, column 1)" in c for c in commands)
     assert len(commands) == 5
 

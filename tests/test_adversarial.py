@@ -25,10 +25,17 @@ from initlint import engine
 from initlint.cli import main
 from initlint.engine import lint_source
 
-BAD = "import torch.nn as nn\nfc = nn.Linear(4, 8)\nnn.init.ones_(fc.weight)\n"
+# A finding at 3:1: W1's units start identical and stay tied (no bias, and W2 is constant too).
+BAD = (
+    "import torch\nW2 = torch.ones(8, 1, requires_grad=True)\nW1 = torch.ones(4, 8, requires_grad=True)\n"
+    "loss = (torch.relu(torch.randn(2, 4) @ W1) @ W2).sum()\n"
+)
+# A finding at 7:9 (self.fc.weight, tied for ever), and a statement of the test's choice at line 8.
 MODEL = (
     "import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-    "        self.fc = nn.Linear(2, 2)\n        nn.init.constant_(self.fc.weight, 1)\n        self.x = {expr}\n"
+    "        self.fc = nn.Linear(2, 2, bias=False); self.out = nn.Linear(2, 1, bias=False)\n"
+    "        nn.init.constant_(self.fc.weight, 1); nn.init.constant_(self.out.weight, 1)\n"
+    "        self.x = {expr}\n    def forward(self, x):\n        return self.out(self.fc(x).relu())\n"
 )
 
 
@@ -167,7 +174,7 @@ def test_three_thousand_files_in_one_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "d").mkdir()
     for i in range(3000):
-        (tmp_path / "d" / f"m{i:04d}.py").write_text(BAD if i % 3 == 0 else "import torch.nn as nn\nfc = nn.Linear(4, 8)\n")
+        (tmp_path / "d" / f"m{i:04d}.py").write_text(BAD if i % 3 == 0 else "import torch\nW1 = torch.randn(4, 8, requires_grad=True)\n")
     started = time.monotonic()
     result = cli("--jobs", "2", "--format", "json", "d")
     assert time.monotonic() - started < 120
@@ -186,21 +193,25 @@ def test_three_thousand_files_in_one_folder(tmp_path, monkeypatch):
     ids=["lf", "crlf", "cr", "lf-crlf", "crlf-cr-lf", "cr-lf"],
 )
 def test_line_endings_keep_positions(newlines):
-    lines = ["import torch.nn as nn", "", "# comment", "fc = nn.Linear(4, 8)", "x = 1", "nn.init.ones_(fc.weight)", "y = 2"]
+    lines = ["import torch", "", "# comment", "W2 = torch.ones(8, 1, requires_grad=True)", "x = 1", "W1 = torch.ones(4, 8, requires_grad=True)", "y = (torch.randn(2, 4) @ W1).relu() @ W2"]
     source = "".join(line + newlines[k % len(newlines)] for k, line in enumerate(lines))
     row = ast.parse(source).body[-2].lineno  # CPython's count (`\r` then `\n` is one line break)
     assert [(d.code, d.location.row, d.location.column) for d in lint_source(source, "m.py", settings())] == [("IL001", row, 1)]
 
 
 def test_form_feeds_and_tabs_keep_positions():
-    source = "import torch.nn as nn\n\x0c\nclass Net(nn.Module):\n\tdef __init__(self):\n\t\tsuper().__init__()\n\t\tself.fc = nn.Linear(4, 8)\n\x0c\n\t\tnn.init.ones_(self.fc.weight)\n"
+    source = (
+        "import torch.nn as nn\n\x0c\nclass Net(nn.Module):\n\tdef __init__(self):\n\t\tsuper().__init__()\n\t\tself.fc = nn.Linear(4, 8, bias=False)\n\x0c\n"
+        "\t\tnn.init.ones_(self.fc.weight)\n\t\tself.out = nn.Linear(8, 1, bias=False)\n\t\tnn.init.ones_(self.out.weight)\n"
+        "\tdef forward(self, x):\n\t\treturn self.out(self.fc(x).relu())\n"
+    )
     found = lint_source(source, "m.py", settings())
     assert [(d.code, d.location.row, d.location.column) for d in found] == [("IL001", 8, 3)]
 
 
 def test_form_feed_inside_a_line_gives_one_concise_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    Path("ff.py").write_bytes(b"import torch.nn as nn\nfc = nn.Linear(4, 8)\nnn.init.ones_(fc.weight)\x0c  # \x0c\x0b\x1c\n")
+    Path("ff.py").write_bytes(BAD.replace("grad=True)\nloss", "grad=True)\x0c  # \x0c\x0b\x1c\nloss").encode())
     result = cli("ff.py")
     lines = result.stdout.split("\n")
     assert [line for line in lines if line] and all(CONCISE.match(line) for line in lines if line), result.stdout

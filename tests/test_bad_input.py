@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from initlint.cli import main
 from initlint.engine import lint_source
 
-from conftest import settings
+from conftest import BAD_SCRIPT, settings
 
-BAD = "import torch.nn as nn\nfc = nn.Linear(4, 8)\nnn.init.ones_(fc.weight)\n"
+BAD = BAD_SCRIPT
 
 
 def run(*args):
@@ -37,7 +37,7 @@ def test_findings_of_plain_file(tree):
     assert any(":3:1: IL001" in line for line in _lines(result))
 
 
-FINDING = b"import torch.nn as nn\nfc = nn.Linear(2, 2)\nnn.init.constant_(fc.weight, 1)\n"
+FINDING = BAD_SCRIPT.encode()
 
 
 @pytest.mark.parametrize(
@@ -45,14 +45,14 @@ FINDING = b"import torch.nn as nn\nfc = nn.Linear(2, 2)\nnn.init.constant_(fc.we
     [
         # (files that cannot hold an init site are not parsed at all; these hold one, so the
         # definitions the screen drops are checked too before anything is reported)
-        ("syntax.py", b"import torch.nn as nn\nfc = nn.Linear(2, 2)\nnn.init.constant_(fc.weight, 1)\ndef f(:\n    pass\n", "IL901", "cannot parse"),
+        ("syntax.py", FINDING + b"def f(:\n    pass\n", "IL901", "cannot parse"),
         ("latin1.py", "x = 'caf\u00e9'\nzeros = 1\n".encode("latin-1"), "IL902", "not valid utf-8"),
         ("binary.py", b"\x7fELF\x00\x00\x01zeros", "IL902", "NUL"),
         ("py2.py", FINDING + b"print 'hello'\n", "IL901", "cannot parse"),
         ("deep.py", FINDING + b"x = " + b"(" * 5000 + b"1" + b")" * 5000 + b"\n", "IL901", "nested"),
         ("unary.py", FINDING + b"x = " + b"-" * 50000 + b"1\n", "IL901", "nested too deeply"),
         # a syntax error in the code the rules read is reported with or without a finding
-        ("kept.py", b"import torch.nn as nn\nfc = nn.Linear(2, 2)\nnn.init.constant_(fc.weight, 1 +)\n", "IL901", "cannot parse"),
+        ("kept.py", b"import torch\nW1 = torch.ones(4, 8, requires_grad=True)\nW1.data.fill_(1 +)\n", "IL901", "cannot parse"),
     ],
 )
 def test_broken_file_is_reported_and_others_still_linted(tree, name, content, code, needle):
@@ -170,5 +170,5 @@ def test_rule_that_raises_is_an_internal_error_for_that_file(tree, monkeypatch):
 
 
 def test_long_but_legal_chains_still_lint():
-    source = "import torch\nx = " + "+".join(["1"] * 1500) + "\nW = torch.ones(3, 3, requires_grad=True)\ny = x @ W\n"
+    source = "import torch\nx = " + "+".join(["1"] * 1500) + "\nW = torch.ones(3, 3, requires_grad=True)\nV = torch.ones(3, 1, requires_grad=True)\ny = (x @ W).relu() @ V\n"
     assert [d.code for d in lint_source(source, "chain.py", settings())] == ["IL001"]

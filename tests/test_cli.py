@@ -11,13 +11,18 @@ from click.testing import CliRunner
 from initlint import __version__
 from initlint.cli import main
 
+# One finding, at 6:9: the units of self.fc are tied for ever (no bias, and self.out constant too;
+# self.out has one unit, so it is not reported itself).
 BAD = (
     "import torch.nn as nn\n"
     "class Net(nn.Module):\n"
     "    def __init__(self):\n"
     "        super().__init__()\n"
-    "        self.fc = nn.Linear(4, 8)\n"
+    "        self.fc = nn.Linear(4, 8, bias=False); self.out = nn.Linear(8, 1, bias=False)\n"
     "        nn.init.constant_(self.fc.weight, 0.5)\n"
+    "        nn.init.constant_(self.out.weight, 0.5)\n"
+    "    def forward(self, x):\n"
+    "        return self.out(self.fc(x).relu())\n"
 )
 CLEAN = "import torch.nn as nn\nlayer = nn.Linear(4, 8)\nnn.init.zeros_(layer.bias)\n"
 CONCISE = re.compile(r"^(?P<path>.+?):(?P<row>\d+):(?P<col>\d+): (?P<code>IL\d{3}) (?P<msg>.+)$")
@@ -212,8 +217,11 @@ def test_extend_init_modules(project):
         "class Net(nn.Module):\n"
         "    def __init__(self):\n"
         "        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 8)\n"
+        "        self.fc = nn.Linear(4, 8, bias=False); self.out = nn.Linear(8, 1, bias=False)\n"
         "        init.constant_(self.fc.weight, 0.5)\n"
+        "        init.constant_(self.out.weight, 0.5)\n"
+        "    def forward(self, x):\n"
+        "        return self.out(self.fc(x).relu())\n"
     )
     assert run("src/wrapped.py").exit_code == 0
     (project / "pyproject.toml").write_text("[tool.initlint]\nextend-init-modules = ['transformers.initialization']\n")

@@ -313,7 +313,7 @@ def test_fix_leaves_unsafe_fixes_without_the_flag(tmp_path: Path):
 
 def test_fix_reports_remaining_diagnostics_from_the_fixed_text(tmp_path: Path):
     path = tmp_path / "two.py"
-    path.write_text(_read(FIXTURES / "IL004_lenet_seed004.py") + "\n\nimport torch\nW = torch.full((3, 2), 1.0, requires_grad=True)\ny = torch.randn(8, 3) @ W\n")
+    path.write_text(_read(FIXTURES / "IL004_lenet_seed004.py") + "\n\nimport torch\nW = torch.full((3, 2), 1.0, requires_grad=True)\nV = torch.full((2, 1), 1.0, requires_grad=True)\ny = (torch.randn(8, 3) @ W).relu() @ V\n")
     result = _run("--fix", str(path))
     assert result.exit_code == 1
     lines = [line for line in _stdout(result).splitlines() if line.strip()]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, SEED_CASES
+from conftest import BAD_SCRIPT, FIXTURES, SEED_CASES
 from initlint.cli import main
 
 pytest.importorskip("flake8", reason="flake8 is not installed (pip install -e '.[test]')")
@@ -64,11 +64,11 @@ def test_same_findings_and_columns_as_initlint(tmp_path):
 def test_columns_count_from_one(tmp_path):
     """TorchFix's plugin reports one column too far; an indented call must show its real column."""
     (tmp_path / "m.py").write_text(
-        "import torch.nn as nn\n"
+        "import torch\n"
         "def build():\n"
-        "    fc = nn.Linear(4, 8)\n"
-        "    nn.init.constant_(fc.weight, 0.5)\n"
-        "    return fc\n"
+        "    w2 = torch.ones(8, 1, requires_grad=True)\n"
+        "    w1 = torch.ones(4, 8, requires_grad=True)\n"
+        "    return (torch.randn(2, 4) @ w1).relu() @ w2\n"
     )
     result = _flake8("m.py", cwd=tmp_path)
     [(name, row, col, code, _)] = _parse(result.stdout)
@@ -77,12 +77,12 @@ def test_columns_count_from_one(tmp_path):
 
 
 def test_flake8_noqa_and_other_codes(tmp_path):
-    (tmp_path / "m.py").write_text("import torch.nn as nn\nfc = nn.Linear(4, 8)\nnn.init.constant_(fc.weight, 0.5)  # noqa: IL001\n")
+    (tmp_path / "m.py").write_text(BAD_SCRIPT.replace("grad=True)\nloss", "grad=True)  # noqa: IL001\nloss"))
     assert _parse(_flake8("m.py", cwd=tmp_path).stdout) == []
     assert _flake8("--select", "E", "m.py", cwd=tmp_path).returncode in (0, 1)
 
 
 def test_project_config_is_read(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[tool.initlint]\nignore = ['IL001']\n")
-    (tmp_path / "m.py").write_text("import torch.nn as nn\nfc = nn.Linear(4, 8)\nnn.init.constant_(fc.weight, 0.5)\n")
+    (tmp_path / "m.py").write_text(BAD_SCRIPT)
     assert _parse(_flake8("m.py", cwd=tmp_path).stdout) == []

@@ -32,7 +32,7 @@ def test_valid_examples_are_quiet(source: str):
 def test_registered_between_il003_and_il005():
     codes = [rule.code for rule in ALL_RULES]
     assert BY_CODE["IL004"] is InitBeforeLayers
-    assert codes.index("IL003") + 1 == codes.index("IL004") and codes[-1] == "IL005"
+    assert codes.index("IL003") + 1 == codes.index("IL004") and codes.index("IL004") + 1 == codes.index("IL005")
 
 
 def test_docs_have_the_headings_and_fix_safety():

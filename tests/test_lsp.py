@@ -124,8 +124,8 @@ def test_lenet_diagnostic_and_its_fix(tmp_path):
 def test_changes_are_debounced_and_config_is_read(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[tool.initlint]\nignore = ['IL004']\n")
     path = tmp_path / "m.py"
-    clean = "import torch.nn as nn\nfc = nn.Linear(4, 8)\n"
-    bad = clean + "s = '😀'; nn.init.constant_(fc.weight, 0.5)\n"
+    clean = "import torch\nW2 = torch.ones(8, 1, requires_grad=True)\n"
+    bad = clean + "s = '😀'; W1 = torch.ones(4, 8, requires_grad=True); y = (torch.randn(2, 4) @ W1).relu() @ W2\n"
     path.write_text(clean)
 
     async def scenario():
@@ -133,7 +133,7 @@ def test_changes_are_debounced_and_config_is_read(tmp_path):
             uri = _open(session, path, clean)
             first = await session.wait(uri, 1)
             # Three quick edits: one lint after the last.
-            for version, text in enumerate([clean + "nn.init.", clean + "nn.init.constant_(", bad], start=2):
+            for version, text in enumerate([clean + "W1 = torch.", clean + "W1 = torch.ones(", bad], start=2):
                 session.client.text_document_did_change(
                     types.DidChangeTextDocumentParams(
                         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),

@@ -18,7 +18,7 @@ PAYLOAD = (
     "import os\nopen(os.path.join({folder!r}, 'MARKER_' + __name__.replace('.', '_')), 'w').write('ran')\n"
     "import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
     "        nn.init.constant_(self.fc.weight, 1)\n        self.fc = nn.Linear(2, 2)\n"
-    "fc = nn.Linear(4, 8)\nnn.init.ones_(fc.weight)\n"
+    "import torch\nW2 = torch.ones(8, 1, requires_grad=True)\nW1 = torch.ones(4, 8, requires_grad=True)\nloss = (torch.relu(torch.randn(2, 4) @ W1) @ W2).sum()\n"
 )
 NAMES = ["usermod.py", "pkg/__init__.py", "pkg/conftest.py", "pkg/setup.py", "pkg/__main__.py", "pkg/stub.pyi"]
 

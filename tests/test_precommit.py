@@ -12,11 +12,11 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import BAD_SCRIPT, ROOT
 
 pytestmark = pytest.mark.slow
 
-BAD = "import torch.nn as nn\nfc = nn.Linear(4, 8)\nnn.init.constant_(fc.weight, 0.5)\n"
+BAD = BAD_SCRIPT
 CLEAN = "import torch.nn as nn\nfc = nn.Linear(4, 8)\nnn.init.zeros_(fc.bias)\n"
 
 

@@ -62,6 +62,8 @@ def _run(source: str, path: str, screened: bool, rules=None) -> Tuple[List[Tuple
     if seen:
         facts = seen[-1]  # the last round is the one the findings came from
         for site in facts.sites:
+            if site.kind not in ("constant", "repeat"):
+                continue  # (random and unknown writes are context: kept where a judged site needs them)
             where = facts.range_of(site.node)
             subject = targets.classify(facts, site)
             sites.append((
