@@ -381,8 +381,8 @@ def create_server():
             # A cell: its quick fixes only (a fix-all would need the whole notebook's text).
             if cached is None or cached[0] != text:
                 return []
-            quick = [types.CodeActionKind.QuickFix] if only is None else [k for k in only if str(k).startswith("quickfix")]
-            return code_actions(types, uri, text, cached[1], params.range, encoding(), quick) if quick else []
+            actions = code_actions(types, uri, text, cached[1], params.range, encoding(), only)
+            return [action for action in actions if action.kind != FIX_ALL]
         diagnostics = cached[1] if cached and cached[0] == text else lint_text(text, document.path or _path(uri))
         return code_actions(types, uri, text, diagnostics, params.range, encoding(), only)
 
