@@ -1,7 +1,8 @@
-"""The VS Code extension in editors/vscode, built with npm as a user would from source: `npm install`,
-`npm test` (the real extension and vscode-languageclient, a stand-in `vscode` module, the real
-`initlint lsp` of this environment: the handshake must complete), and `npm run package` (the .vsix
-`code --install-extension` takes). Skips without node and npm; needs the npm registry."""
+"""The VS Code extension in editors/vscode, built with npm as a user would from source: the README's
+command (`npm install`, `npm run package`, `code --install-extension` with a stand-in `code` that
+records what it was given), then `npm test` (the real extension and vscode-languageclient, a
+stand-in `vscode` module, the real `initlint lsp` of this environment: the handshake must
+complete). Skips without node and npm; needs the npm registry."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import readme
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -23,12 +25,22 @@ EXTENSION = ROOT / "editors" / "vscode"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
+    """The README's block, run from a copy of the repository's editors/vscode."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are not installed")
-    folder = tmp_path_factory.mktemp("vscode") / "initlint"
+    top = tmp_path_factory.mktemp("checkout")
+    folder = top / "editors" / "vscode"
     shutil.copytree(EXTENSION, folder, ignore=shutil.ignore_patterns("node_modules", "*.vsix", "package-lock.json"))
-    done = subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=folder, capture_output=True, text=True, timeout=600)
+    stand_in = top / "bin"
+    stand_in.mkdir()
+    (stand_in / "code").write_text(f'#!/bin/sh\nprintf "%s\\n" "$PWD" "$@" > "{top / "code-args"}"\n')
+    (stand_in / "code").chmod(0o755)
+    [command] = readme.only(lambda block: block.language == "sh" and "editors/vscode" in block.text).commands()
+    env = dict(os.environ, PATH=os.pathsep.join([str(stand_in), os.environ.get("PATH", "")]))
+    done = subprocess.run(["bash", "-c", command], cwd=top, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
+    cwd, *args = (top / "code-args").read_text().splitlines()
+    assert args == ["--install-extension", "initlint.vsix"] and (Path(cwd) / "initlint.vsix").is_file()
     return folder
 
 
@@ -57,8 +69,6 @@ def test_a_missing_server_fails_the_smoke_test(built, tmp_path):
 
 
 def test_it_packages_as_a_vsix(built):
-    done = subprocess.run(["npm", "run", "package"], cwd=built, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
     with zipfile.ZipFile(built / "initlint.vsix") as vsix:
         names = set(vsix.namelist())
     assert {"extension/package.json", "extension/extension.js", "extension.vsixmanifest"} <= names
