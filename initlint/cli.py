@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -45,6 +44,8 @@ class DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
     def _unknown(self, ctx: click.Context, word: str) -> str:
+        import difflib  # (only for a message)
+
         commands = self.list_commands(ctx)
         close = difflib.get_close_matches(word, commands, n=1)
         hint = f" Did you mean `initlint {close[0]}`?" if close else ""
@@ -111,19 +112,19 @@ def check(paths: Tuple[str, ...], **options: Any) -> None:
     """Lint PATHS (files and folders, recursively; default: the current folder) for
     initialisation bugs. `-` reads the code from stdin."""
     opts = _Options(options)
-    resolver = _resolver(options)
     stdin = paths == ("-",) or (not paths and opts.stdin_filename is not None)
     if "-" in paths and not stdin:
         _usage("`-` (standard input) cannot be combined with other paths")
     if opts.watch and (stdin or opts.diff or opts.confirm_runtime):
         _usage("--watch cannot be combined with standard input, --diff or --runtime")
-    if stdin:
-        sys.exit(_check_stdin(resolver, opts))
     paths = paths or (".",)
-    if opts.watch:
+    if opts.watch:  # a broken configuration is reported and waited for, not fatal
         from initlint import watch
 
         watch.loop(paths, lambda: _resolver(options, stop=False), lambda r: _check_paths(paths, r, opts))
+    resolver = _resolver(options)
+    if stdin:
+        sys.exit(_check_stdin(resolver, opts))
     sys.exit(_check_paths(paths, resolver, opts))
 
 
@@ -185,9 +186,8 @@ def _check_paths(paths: Sequence[str], resolver: Resolver, opts: _Options) -> in
     if opts.confirm_runtime:
         diagnostics = sorted(_confirm(diagnostics, opts.runtime_timeout, opts.device), key=Diagnostic.sort_key)
     if opts.show_fixes and not opts.silent and outcome.fixed:
-        from initlint.report import fixes
-
         from initlint.catalog import entries
+        from initlint.report import fixes
 
         click.echo(fixes.render(outcome.fixed_codes, {e.code: e.name for e in entries()}), err=True)
     _report(diagnostics, settings.format, outcome.sources, opts, outcome.fixed)

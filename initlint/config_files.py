@@ -9,7 +9,6 @@ table is an error that names the file, never a traceback and never silently skip
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from dataclasses import dataclass
@@ -125,6 +124,8 @@ def validate(table: Mapping[str, Any], where: str) -> None:
     for key, value in table.items():
         check = KEYS.get(key)
         if check is None:
+            import difflib  # (only for a message)
+
             close = difflib.get_close_matches(key, KEYS, n=1)
             hint = f" (did you mean `{close[0]}`?)" if close else f" (known: {', '.join(sorted(KEYS))})"
             raise ConfigError(f"{where}: unknown key `{key}`{hint}")

@@ -317,3 +317,18 @@ def test_matcher_path_prints_the_installed_matcher():
     path = Path(result.stdout.strip())
     assert result.exit_code == 0 and path.is_absolute() and path.name == "initlint-problem-matcher.json"
     assert json.loads(path.read_text())["problemMatcher"][0]["owner"] == "initlint"
+
+
+def test_watch_starts_with_a_broken_configuration_and_waits_for_the_fix(project):
+    (project / "src" / "lenet.py").unlink()
+    (project / "pyproject.toml").write_text("tool = 5\n")
+    process = subprocess.Popen([sys.executable, "-m", "initlint", "--watch", "--no-cache", "src"], cwd=project,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert "must be a table" in _read_until(process, process.stderr, "Watching for file changes")
+        (project / "pyproject.toml").write_text("[tool.initlint]\n")
+        assert "src/bad.py:3:1: IL001" in _read_until(process, process.stdout, "IL001")
+    finally:
+        process.send_signal(2)
+        process.wait(timeout=30)
+    assert process.returncode == 0
