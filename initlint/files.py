@@ -64,9 +64,10 @@ def discover(paths: Iterable[str], settings: Settings, settings_of: Optional[Set
 
     `settings`: the run's (force-exclude, respect-gitignore); `settings_of`: each folder's, for
     its excludes (default: `settings` everywhere)."""
+    paths = list(paths)
     local: SettingsOf = settings_of or (lambda _folder: settings)
     ignored = None
-    if settings.respect_gitignore:
+    if settings.respect_gitignore and any(os.path.isdir(raw) for raw in paths):  # (files named are never ignored)
         from initlint.gitignore import GitIgnore
 
         ignored = GitIgnore().ignored
