@@ -332,3 +332,31 @@ def test_watch_starts_with_a_broken_configuration_and_waits_for_the_fix(project)
         process.send_signal(2)
         process.wait(timeout=30)
     assert process.returncode == 0
+
+
+def test_colour_on_a_real_terminal(project):
+    import pty
+
+    def on_a_tty(*extra: str, env=None) -> str:
+        main_fd, tty = pty.openpty()
+        environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+        environ.update(env or {}, TERM="xterm")
+        done = subprocess.run([sys.executable, "-m", "initlint", *extra, "src"], cwd=project, stdout=tty,
+                              stderr=subprocess.DEVNULL, env=environ, timeout=120)
+        os.close(tty)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(main_fd, 65536)
+            except OSError:  # the terminal has nothing more
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.close(main_fd)
+        assert done.returncode == 1
+        return out.decode()
+
+    assert "\x1b[" in on_a_tty()
+    assert "\x1b[" not in on_a_tty("--no-color")
+    assert "\x1b[" not in on_a_tty(env={"NO_COLOR": "1"})
