@@ -1,20 +1,26 @@
-"""`[tool.initlint]` in the nearest pyproject.toml, plus command-line overrides -> one frozen Settings."""
+"""Settings: the configuration files that apply to each file, plus command-line overrides ->
+one frozen Settings per configuration, as ruff resolves them.
+
+Each file is checked with the settings of the nearest configuration above it (see
+`initlint.config_files` for which files count); `--config PATH` overrides them all. Settings
+that must be the same for the whole run (the output format, the cache, the number of workers,
+force-exclude and respect-gitignore) come from the first configuration above the current folder.
+Command-line flags win over both. Rule selectors are expanded into codes once, here.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
-import sys
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on older Pythons only
-    import tomli as tomllib
+from initlint import config_files
+from initlint.config_files import FORMATS, ConfigError, ConfigFile  # noqa: F401 - re-exported
 
-FORMATS = ("concise", "full", "json", "github", "sarif")
+CACHE_DIRNAME = ".initlint_cache"
 
 DEFAULT_EXCLUDE = (
     ".bzr",
@@ -22,7 +28,7 @@ DEFAULT_EXCLUDE = (
     ".eggs",
     ".git",
     ".hg",
-    ".initlint_cache",
+    CACHE_DIRNAME,
     ".ipynb_checkpoints",
     ".mypy_cache",
     ".nox",
@@ -43,31 +49,12 @@ DEFAULT_EXCLUDE = (
     "*.egg-info",
 )
 
-KNOWN_KEYS = frozenset(
-    {
-        "select",
-        "ignore",
-        "extend-select",
-        "per-file-ignores",
-        "extend-per-file-ignores",
-        "exclude",
-        "extend-exclude",
-        "force-exclude",
-        "format",
-        "extend-init-modules",
-        "jobs",
-        "cache-dir",
-    }
-)
-
-
-class ConfigError(Exception):
-    """A configuration the user can fix: reported as a message, exit code 2."""
+KNOWN_KEYS = frozenset(config_files.KEYS)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a run needs to know, resolved once."""
+    """Everything a run needs to know about one file's configuration, resolved once."""
 
     select: Tuple[str, ...]
     per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
@@ -81,21 +68,40 @@ class Settings:
     no_cache: bool = False
     root: str = field(default_factory=os.getcwd)  # the project root (where the config was found)
     config_path: Optional[str] = None
+    respect_gitignore: bool = True
 
     def with_overrides(self, **changes: Any) -> "Settings":
         """A copy with some fields changed."""
         return replace(self, **changes)
 
 
-# Every static rule code. Kept here, not read from `initlint.rules`, so that resolving settings
-# does not import the rules (and libcst with them): a run with nothing to parse never does.
-# tests/test_imports_light.py checks that it matches initlint.rules.BY_CODE.
-RULE_CODES: Tuple[str, ...] = ("IL001", "IL002", "IL003", "IL004", "IL005", "IL010")
+_RULE_MODULE = re.compile(r"^(il\d{3})_\w+\.py$")
 
 
+@functools.lru_cache(maxsize=1)
 def all_codes() -> Tuple[str, ...]:
-    """Every static rule code, sorted."""
-    return RULE_CODES
+    """Every static rule code, sorted.
+
+    Read from the names of the rules package's modules (`il001_constant_weight_init.py`), not by
+    importing the registry: resolving settings must not import the rules (and libcst with them),
+    since a run with nothing to parse never does. tests/test_imports_light.py checks that the
+    two agree; the rules' own test checks that every module is registered.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("initlint.rules")
+    codes = set()
+    for folder in (spec.submodule_search_locations or ()) if spec is not None else ():
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        codes.update(match.group(1).upper() for match in map(_RULE_MODULE.match, names) if match)
+    if not codes:  # installed in a form without module files (a zip, a frozen app): import them
+        from initlint.rules import BY_CODE
+
+        codes = set(BY_CODE)
+    return tuple(sorted(codes))
 
 
 def expand(selectors: Iterable[str], what: str) -> Tuple[str, ...]:
@@ -112,120 +118,191 @@ def expand(selectors: Iterable[str], what: str) -> Tuple[str, ...]:
             unknown.append(selector)
         chosen.extend(c for c in matched if c not in chosen)
     if unknown:
-        raise ConfigError(f"unknown rule code or prefix in {what}: {', '.join(unknown)} (known: {', '.join(codes)})")
+        raise ConfigError(f"{what}: unknown rule code or prefix {', '.join(unknown)} (known: {', '.join(codes)})")
     return tuple(sorted(chosen))
 
 
+def _listed(value: Any) -> Tuple[str, ...]:
+    """A checked array of strings, or one comma-separated string, as a tuple."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return tuple(value)
+
+
+class Resolver:
+    """The settings of every folder of a run (each file takes its folder's), and the run's global ones.
+
+    `cli`: the command line's values by configuration key (None or empty when not given).
+    `configs`: the `--config` values: at most one file (replacing every discovered one) and any
+    number of inline `KEY = VALUE` overrides. Errors in any configuration read are ConfigError.
+    """
+
+    def __init__(self, cli: Optional[Mapping[str, Any]] = None, configs: Sequence[str] = (), cwd: Optional[str] = None) -> None:
+        self.cli: Mapping[str, Any] = dict(cli or {})
+        self.cwd = os.path.abspath(cwd or os.getcwd())
+        self._explicit: Optional[ConfigFile] = None
+        self._overrides: Dict[str, Any] = {}
+        for value in configs:
+            candidate = os.path.join(self.cwd, os.path.expanduser(value))
+            if os.path.isfile(candidate):
+                if self._explicit is not None:
+                    raise ConfigError(f"--config: give one configuration file, not two ({self._explicit.path}, {value})")
+                self._explicit = config_files.read(Path(candidate), explicit=True)
+            elif "=" in value:
+                self._overrides.update(config_files.inline(value))
+            else:
+                raise ConfigError(f"--config {value}: no such file")
+        self._by_dir: Dict[str, Settings] = {}
+        self._by_config: Dict[Optional[Path], Settings] = {}
+        self.config = self._explicit or self._nearest(self.cwd)
+        self.globals = self._globals(self.config)
+
+    def _nearest(self, folder: str) -> Optional[ConfigFile]:
+        for candidate in config_files.parents(folder):
+            found = config_files.in_folder(candidate)
+            if found is not None:
+                return found
+        return None
+
+    def _table(self, config: Optional[ConfigFile]) -> Dict[str, Any]:
+        table = dict(config.table) if config is not None else {}
+        if "output-format" in table:
+            table["format"] = table.pop("output-format")
+        overrides = dict(self._overrides)
+        if "output-format" in overrides:
+            overrides["format"] = overrides.pop("output-format")
+        table.update(overrides)
+        return table
+
+    def _globals(self, config: Optional[ConfigFile]) -> Settings:
+        """The current folder's settings, with the run-wide values resolved."""
+        table = self._table(config)
+        root = config.root if config is not None else Path(self.cwd)
+        where = str(config.path) if config is not None else "the command line"
+        settings = _settings(table, self.cli, root, where, str(config.path) if config is not None else None)
+        cli = self.cli
+        if cli.get("cache-dir"):
+            cache_dir = os.path.join(self.cwd, os.path.expanduser(str(cli["cache-dir"])))
+        elif table.get("cache-dir"):
+            cache_dir = str(root / os.path.expanduser(str(table["cache-dir"])))
+        else:
+            cache_dir = str(root / CACHE_DIRNAME)
+        gitignore = cli.get("respect-gitignore")
+        return replace(
+            settings,
+            format=cli.get("format") or table.get("format", "concise"),
+            jobs=cli["jobs"] if cli.get("jobs") is not None else table.get("jobs", 0),
+            cache_dir=os.path.normpath(cache_dir),
+            no_cache=bool(cli.get("no-cache")),
+            force_exclude=bool(cli.get("force-exclude") or table.get("force-exclude", False)),
+            respect_gitignore=gitignore if gitignore is not None else table.get("respect-gitignore", True),
+        )
+
+    def _of(self, config: Optional[ConfigFile]) -> Settings:
+        """The settings of the files under `config` (one object per configuration)."""
+        key = config.path if config is not None else None
+        if key not in self._by_config:
+            if config is self.config:
+                self._by_config[key] = self.globals
+            else:
+                root = config.root if config is not None else Path(self.cwd)
+                local = _settings(self._table(config), self.cli, root, str(key) if key else "the command line", str(key) if key else None)
+                g = self.globals
+                self._by_config[key] = replace(
+                    local, format=g.format, jobs=g.jobs, cache_dir=g.cache_dir, no_cache=g.no_cache,
+                    force_exclude=g.force_exclude, respect_gitignore=g.respect_gitignore,
+                )
+        return self._by_config[key]
+
+    def for_dir(self, directory: str) -> Settings:
+        """The settings of the files in `directory`: its nearest configuration's (or --config's)."""
+        if self._explicit is not None:
+            return self.globals
+        start = os.path.abspath(directory)
+        cached = self._by_dir.get(start)
+        if cached is not None:
+            return cached
+        passed: List[str] = []
+        config: Optional[ConfigFile] = None
+        for folder in config_files.parents(start):  # a loop, not recursion: folders can nest deeply
+            if folder in self._by_dir:
+                settings = self._by_dir[folder]
+                break
+            passed.append(folder)
+            config = config_files.in_folder(folder)
+            if config is not None:
+                settings = self._of(config)
+                break
+        else:
+            settings = self._of(None)
+        for folder in passed:
+            self._by_dir[folder] = settings
+        return settings
+
+    def for_path(self, path: str) -> Settings:
+        """The settings of a file (its folder's) or of a folder."""
+        absolute = os.path.join(self.cwd, path)
+        return self.for_dir(absolute if os.path.isdir(absolute) else os.path.dirname(absolute))
+
+
 def find_config(start: Path) -> Optional[Path]:
-    """The nearest pyproject.toml, upwards from `start`, that has a [tool.initlint] table (or the nearest one)."""
-    start = start.resolve()
-    directory = start if start.is_dir() else start.parent
-    for candidate in (directory, *directory.parents):
-        path = candidate / "pyproject.toml"
-        if path.is_file():
-            try:
-                data = _read_toml(path)
-            except ConfigError:
-                raise
-            if "initlint" in data.get("tool", {}):
-                return path
+    """The nearest configuration file at or above `start` (a file or a folder); ConfigError for a
+    broken file on the way."""
+    start = Path(os.path.abspath(start))
+    folder = str(start if start.is_dir() else start.parent)
+    for candidate in config_files.parents(folder):
+        found = config_files.in_folder(candidate)
+        if found is not None:
+            return found.path
     return None
 
 
-def _read_toml(path: Path) -> Dict[str, Any]:
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
-
-
 def load(config: Optional[Path], start: Path, cli: Mapping[str, Any]) -> Settings:
-    """Settings from the config file (explicit, or the nearest), with CLI values winning."""
-    path = config if config is not None else find_config(start)
-    table: Dict[str, Any] = {}
-    root = Path.cwd()
-    if path is not None:
-        data = _read_toml(path)
-        table = data.get("tool", {}).get("initlint", {}) if path.name == "pyproject.toml" else data
-        if not isinstance(table, dict):
-            raise ConfigError(f"{path}: [tool.initlint] must be a table")
-        root = path.parent.resolve()
-        unknown = sorted(set(table) - KNOWN_KEYS)
-        if unknown:
-            raise ConfigError(f"{path}: unknown key(s) in [tool.initlint]: {', '.join(unknown)}")
-    where = str(path) if path else "the command line"
-    return _settings(table, cli, root, where, str(path) if path else None)
-
-
-def _strings(value: Any, key: str, where: str) -> Tuple[str, ...]:
-    if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part.strip())
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise ConfigError(f"{where}: `{key}` must be a list of strings")
+    """The settings of `start` (a file or folder): `config` if given, else its nearest configuration
+    (which then also gives the run-wide values: the editor's and flake8's case)."""
+    start = Path(os.path.abspath(start))
+    folder = str(start if start.is_dir() else start.parent)
+    configs = (os.path.abspath(config),) if config is not None else ()
+    return Resolver(cli, configs, cwd=folder).globals
 
 
 def _settings(table: Mapping[str, Any], cli: Mapping[str, Any], root: Path, where: str, path: Optional[str]) -> Settings:
+    """One configuration's table (checked already) with the command line's values on top."""
+
     def pick(key: str, default: Any = None) -> Any:
         value = cli.get(key)
         if value not in (None, (), []):
             return value
-        return table.get(key, default)
+        return _listed(table[key]) if key in table else default
 
-    select = expand(_strings(pick("select", ["ALL"]), "select", where), "select")
-    extend = expand(_strings(pick("extend-select", []), "extend-select", where), "extend-select")
-    ignore = expand(_strings(pick("ignore", []), "ignore", where), "ignore")
-    chosen = tuple(c for c in sorted(set(select) | set(extend)) if c not in ignore)
+    select = expand(pick("select", ("ALL",)), f"{where}: select" if not cli.get("select") else "--select")
+    extend = expand(pick("extend-select", ()), f"{where}: extend-select" if not cli.get("extend-select") else "--extend-select")
+    ignore_config = expand(_listed(table.get("ignore", ())), f"{where}: ignore")
+    ignore_cli = expand(cli.get("ignore") or (), "--ignore")
+    off = set(ignore_config) | set(ignore_cli)
+    chosen = tuple(c for c in sorted(set(select) | set(extend)) if c not in off)
 
     per_file: List[Tuple[str, Tuple[str, ...]]] = []
     for key in ("per-file-ignores", "extend-per-file-ignores"):
-        mapping = table.get(key, {})
-        if not isinstance(mapping, dict):
-            raise ConfigError(f"{where}: `{key}` must be a table of pattern = [codes]")
-        for pattern, codes in mapping.items():
-            per_file.append((pattern, expand(_strings(codes, key, where), key)))
+        for pattern, codes in table.get(key, {}).items():
+            per_file.append((pattern, expand(_listed(codes), f"{where}: {key} {pattern!r}")))
     for item in cli.get("per-file-ignores") or ():
-        pattern, _, codes = item.partition(":")
-        if not codes:
+        pattern, _, codes = item.rpartition(":")
+        if not pattern or not codes:
             raise ConfigError(f"--per-file-ignores expects PATTERN:CODES, got {item!r}")
         per_file.append((pattern, expand(codes.split(","), "--per-file-ignores")))
 
-    fmt = pick("format", "concise")
-    if fmt not in FORMATS:
-        raise ConfigError(f"{where}: unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
-    jobs = pick("jobs", 0)
-    if not isinstance(jobs, int) or jobs < 0:
-        raise ConfigError(f"{where}: `jobs` must be a non-negative integer")
-    exclude = _strings(table.get("exclude", list(DEFAULT_EXCLUDE)), "exclude", where)
-    if cli.get("exclude"):
-        exclude = tuple(cli["exclude"])
-    extend_exclude = _strings(table.get("extend-exclude", []), "extend-exclude", where) + tuple(cli.get("extend-exclude") or ())
+    exclude = tuple(cli["exclude"]) if cli.get("exclude") else _listed(table.get("exclude", DEFAULT_EXCLUDE))
+    extend_exclude = _listed(table.get("extend-exclude", ())) + tuple(cli.get("extend-exclude") or ())
     return Settings(
         select=chosen,
         per_file_ignores=tuple(per_file),
         exclude=exclude,
         extend_exclude=extend_exclude,
-        force_exclude=bool(cli.get("force-exclude") or table.get("force-exclude", False)),
-        format=fmt,
-        extend_init_modules=_strings(table.get("extend-init-modules", []), "extend-init-modules", where),
-        jobs=jobs,
-        cache_dir=_cache_dir(cli, table, root),
-        no_cache=bool(cli.get("no-cache")),
-        root=str(root),
+        extend_init_modules=_listed(table.get("extend-init-modules", ())),
+        root=str(Path(os.path.abspath(root)).resolve()),
         config_path=path,
     )
-
-
-def _cache_dir(cli: Mapping[str, Any], table: Mapping[str, Any], root: Path) -> Optional[str]:
-    """`--cache-dir` (relative to the working directory) or `cache-dir` (relative to the config's folder)."""
-    if cli.get("cache-dir"):
-        return os.path.abspath(cli["cache-dir"])
-    if table.get("cache-dir"):
-        return str(root / str(table["cache-dir"]))
-    return None
 
 
 def ignored_for(path: str, settings: Settings) -> Tuple[str, ...]:

@@ -9,9 +9,13 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, List, Optional, Set, Tuple
+from typing import Callable, Iterable, List, Optional, Set, Tuple
 
 from initlint.config import Settings, relative
+
+# A folder -> the settings of the files in it (config.Resolver.for_dir): each folder's excludes
+# come from its nearest configuration.
+SettingsOf = Callable[[str], Settings]
 
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 
@@ -55,8 +59,18 @@ def _is_virtualenv(directory: str) -> bool:
     return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
 
 
-def discover(paths: Iterable[str], settings: Settings) -> Discovery:
-    """Expand files and folders into the sorted, de-duplicated list of files to lint."""
+def discover(paths: Iterable[str], settings: Settings, settings_of: Optional[SettingsOf] = None) -> Discovery:
+    """Expand files and folders into the sorted, de-duplicated list of files to lint.
+
+    `settings`: the run's (force-exclude, respect-gitignore); `settings_of`: each folder's, for
+    its excludes (default: `settings` everywhere)."""
+    paths = list(paths)
+    local: SettingsOf = settings_of or (lambda _folder: settings)
+    ignored = None
+    if settings.respect_gitignore and any(os.path.isdir(raw) for raw in paths):  # (files named are never ignored)
+        from initlint.gitignore import GitIgnore
+
+        ignored = GitIgnore().ignored
     files: List[str] = []
     errors: List[Tuple[str, str]] = []
     seen: Set[str] = set()
@@ -74,12 +88,12 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovery:
             errors.append((raw, "No such file or directory"))
             continue
         if os.path.isdir(path):
-            if settings.force_exclude and path != "." and _excluded_with_parents(path, settings):
+            if settings.force_exclude and path != "." and _excluded_with_parents(path, local(path)):
                 continue
-            _walk(path, settings, add, errors)
+            _walk(path, local, ignored, add, errors)
         elif os.path.exists(path):
             # Files named explicitly are linted even when excluded, unless force-exclude is on (pre-commit).
-            if settings.force_exclude and _excluded_with_parents(path, settings):
+            if settings.force_exclude and _excluded_with_parents(path, local(os.path.dirname(os.path.abspath(path)))):
                 continue
             add(path)
         else:
@@ -87,7 +101,8 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovery:
     return Discovery(tuple(sorted(files)), tuple(dict.fromkeys(errors)))  # a path named and walked: once
 
 
-def _walk(top: str, settings: Settings, add, errors: List[Tuple[str, str]]) -> None:
+def _walk(top: str, local: SettingsOf, ignored, add, errors: List[Tuple[str, str]]) -> None:
+    """Walk `top`; `ignored(path, is_dir, root)` is the .gitignore test, None to ignore none."""
     visited: Set[Tuple[int, int]] = set()
 
     def onerror(error: OSError) -> None:
@@ -104,15 +119,20 @@ def _walk(top: str, settings: Settings, add, errors: List[Tuple[str, str]]) -> N
             dirnames[:] = []
             continue
         visited.add((status.st_dev, status.st_ino))
+        settings = local(directory)
         dirnames[:] = sorted(
             d
             for d in dirnames
-            if not _excluded(os.path.join(directory, d), settings) and not _is_virtualenv(os.path.join(directory, d))
+            if not _excluded(os.path.join(directory, d), settings)
+            and not _is_virtualenv(os.path.join(directory, d))
+            and not (ignored is not None and ignored(os.path.join(directory, d), True, settings.root))
         )
         real = os.path.realpath(directory)  # once per folder; a file's own link is resolved below
         for filename in sorted(filenames):
             full = os.path.join(directory, filename)
             if not filename.endswith(SOURCE_SUFFIXES) or _excluded(full, settings):
+                continue
+            if ignored is not None and ignored(full, False, settings.root):
                 continue
             try:
                 mode = os.lstat(full).st_mode

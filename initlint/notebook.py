@@ -239,7 +239,36 @@ def lint_notebook(path: str, data: bytes, settings: Settings):
         diagnostics = tuple(lint_notebook_text(text, path, settings))
     except Exception as error:  # noqa: BLE001 - last line of defence: report, go on
         diagnostics = (file_error(INTERNAL_ERROR, path, f"internal error: {type(error).__name__}: {error}"),)
-    return FileResult(path, diagnostics, None)
+    # The JSON text goes to the reporters, which place cell findings on its lines (json_line).
+    return FileResult(path, diagnostics, text if diagnostics else None)
+
+
+def json_line(text: str, cell: int, row: int) -> Optional[int]:
+    """The 1-based line of a notebook's JSON `text` that holds row `row` of cell number `cell`
+    (every cell counted from 1), for viewers that show the .ipynb file itself: the line of the
+    `source` list element where that row begins, or of the `source` string. None when the text
+    is not a notebook with that cell."""
+    try:
+        span = source_spans(text).get(cell - 1)
+        if span is None:
+            return None
+        start, end = span
+        value = text[start:end]
+        if value.startswith('"'):
+            at = start
+        else:
+            elements = [(s, json.loads(value[s:e])) for s, e in _elements(value, 0)]
+            source = "".join(part for _, part in elements)
+            offset = sum(len(line) for line in _lines(source)[: max(row, 1) - 1])
+            at, done = start, 0
+            for element_start, part in elements:
+                at = start + element_start
+                if offset < done + len(part):
+                    break
+                done += len(part)
+    except (ValueError, IndexError, TypeError, RecursionError):
+        return None
+    return text.count("\n", 0, at) + 1
 
 
 # ---- fixing ------------------------------------------------------------------------------------

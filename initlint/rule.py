@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Iterable, Optional, Tuple
 
-from initlint.diagnostic import Fix, Severity
+from initlint.diagnostic import Fix, Severity, docs_url
 
 if TYPE_CHECKING:  # pragma: no cover
     import libcst as cst  # only for annotations: reporters import this module, and must not pay for libcst
@@ -13,7 +13,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from initlint.facts import FileFacts
     from initlint.screen import Needs
 
-DOCS_URL = "https://github.com/initlint/initlint/blob/main/docs/rules.md#{code}"
 REQUIRED_HEADINGS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
 
 
@@ -75,4 +74,4 @@ class Rule:
     @classmethod
     def url(cls) -> str:
         """Where the rule's documentation lives."""
-        return DOCS_URL.format(code=cls.code.lower())
+        return docs_url(cls.code)

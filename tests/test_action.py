@@ -1,6 +1,9 @@
 """The composite GitHub Action, offline: action.yml's shell steps run in bash on a sample repo, with
-the inputs substituted the way the runner does, initlint from this environment on PATH and a
-stand-in `python` for the pip install. The SARIF it writes is checked against the 2.1.0 schema."""
+the inputs substituted the way the runner does. Most tests put initlint from this environment on
+PATH and a stand-in `python` that records the pip install; one runs the real install step, from a
+copy of this checkout as the Action's own folder (`github.action_path`) into a fresh virtualenv,
+and then the run step with what it installed. The SARIF it writes is checked against the 2.1.0
+schema."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 
@@ -31,7 +34,11 @@ def _action() -> dict:
     return yaml.safe_load(ACTION.read_text())
 
 
-def _evaluate(expr: str, inputs: Dict[str, str], outputs: Dict[str, Dict[str, str]]):
+# Where the runner checks the Action out (`github.action_path`) in the tests that fake the install.
+ACTION_PATH = "/home/runner/work/_actions/initlint/initlint/0123abc"
+
+
+def _evaluate(expr: str, inputs: Dict[str, str], outputs: Dict[str, Dict[str, str]], action_path: str = ACTION_PATH):
     """The subset of GitHub's expression language that action.yml uses."""
     names = {}
 
@@ -41,19 +48,21 @@ def _evaluate(expr: str, inputs: Dict[str, str], outputs: Dict[str, Dict[str, st
             value = inputs[parts[1]]
         elif parts[0] == "steps":
             value = outputs.get(parts[1], {}).get(parts[3], "")
+        elif parts == ["github", "action_path"]:
+            value = action_path
         else:
             raise AssertionError(f"unsupported context in {expr!r}")
         key = f"_v{len(names)}"
         names[key] = value
         return key
 
-    python = re.sub(r"\b(?:inputs|steps)(?:\.[\w-]+)+", name, expr)
+    python = re.sub(r"\b(?:inputs|steps|github)(?:\.[\w-]+)+", name, expr)
     python = python.replace("&&", " and ").replace("||", " or ")
     return eval(python, {"__builtins__": {}}, names)  # noqa: S307 - our own action.yml, in a test
 
 
-def _render(text: str, inputs, outputs) -> str:
-    return EXPR.sub(lambda m: str(_evaluate(m.group(1), inputs, outputs)), text)
+def _render(text: str, inputs, outputs, action_path: str = ACTION_PATH) -> str:
+    return EXPR.sub(lambda m: str(_evaluate(m.group(1), inputs, outputs, action_path)), text)
 
 
 def _inputs(**given: str) -> Dict[str, str]:
@@ -72,12 +81,14 @@ def _fake_python(folder: Path) -> Path:
     return folder
 
 
-def run_action(workdir: Path, tmp: Path, **given: str) -> Tuple[List[Tuple[str, int, str]], List[str], Dict[str, Dict[str, str]]]:
+def run_action(workdir: Path, tmp: Path, python_bin: Optional[Path] = None, action_path: str = ACTION_PATH,
+               **given: str) -> Tuple[List[Tuple[str, int, str]], List[str], Dict[str, Dict[str, str]]]:
     """Run the action's steps: ([(step name, exit status, output)], [actions `uses`d], step outputs).
-    Stops at the first failing step, as the runner does."""
+    Stops at the first failing step, as the runner does. `python_bin`: a real environment's bin
+    folder first on PATH (the install step then really installs), instead of the stand-in."""
     inputs = _inputs(**given)
-    fake = _fake_python(tmp / "fakebin")
-    env_path = os.pathsep.join([str(fake), os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    first = [str(python_bin)] if python_bin is not None else [str(_fake_python(tmp / "fakebin")), os.path.dirname(sys.executable)]
+    env_path = os.pathsep.join([*first, os.environ.get("PATH", "")])
     ran, used, outputs = [], [], {}
     for index, step in enumerate(_action()["runs"]["steps"]):
         condition = step.get("if")
@@ -90,8 +101,8 @@ def run_action(workdir: Path, tmp: Path, **given: str) -> Tuple[List[Tuple[str, 
         github_output = tmp / f"output-{index}"
         github_output.write_text("")
         env = dict(os.environ, PATH=env_path, GITHUB_OUTPUT=str(github_output))
-        env.update({key: _render(str(value), inputs, outputs) for key, value in step.get("env", {}).items()})
-        script = _render(step["run"], inputs, outputs)
+        env.update({key: _render(str(value), inputs, outputs, action_path) for key, value in step.get("env", {}).items()})
+        script = _render(step["run"], inputs, outputs, action_path)
         # The runner's own bash command line for `shell: bash`.
         done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=workdir, env=env,
                               capture_output=True, text=True, timeout=300)
@@ -166,9 +177,48 @@ def test_sarif_can_fail_the_job_after_the_upload(repo, tmp_path):
 
 @pytest.mark.parametrize(
     "version, requirement",
-    [("", "initlint"), ("0.1.0", "initlint==0.1.0"), ("initlint[runtime]==0.1.0", "initlint[runtime]==0.1.0")],
+    [("", ACTION_PATH), ("0.1.0", "initlint==0.1.0"), ("initlint[runtime]==0.1.0", "initlint[runtime]==0.1.0")],
 )
 def test_install_command(repo, tmp_path, version, requirement):
+    """By default the Action installs itself (its checkout); `version` switches to the index."""
     run_action(repo, tmp_path, args="src/clean.py", version=version)
     args = (tmp_path / "fakebin" / "pip-args").read_text().splitlines()
     assert args[:2] == ["-m", "pip"] and args[-1] == requirement
+
+
+def _checkout_copy(target: Path) -> Path:
+    """This checkout's files (tracked and untracked, not ignored) copied to `target`: what the
+    runner fetches for `uses: owner/initlint@<sha>`."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
+                                check=True).stdout.decode().split("\0")
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+@pytest.mark.slow
+def test_the_real_install_and_run_steps_from_the_actions_own_checkout(repo, tmp_path):
+    action = _checkout_copy(tmp_path / "action")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    ran, used, outputs = run_action(repo, tmp_path, python_bin=venv / "bin", action_path=str(action), args="src")
+    (install, status, log), (_, run_status, output) = ran
+    assert status == 0, log
+    assert f"initlint {_version()}" in log.splitlines()  # the step prints what it installed
+    assert (venv / "bin" / "initlint").exists()
+    assert run_status == 1 and outputs["github"]["exit-code"] == "1", output
+    commands = [line for line in output.splitlines() if line.startswith("::")]
+    assert "::error file=src/bad.py,line=3,col=1,endLine=3,endColumn=42,title=initlint (IL001)::IL001 " in "\n".join(commands)
+    assert any(c.startswith("::error file=src/demo.ipynb,line=") and "(cell 3, line 4, column 1)" in c for c in commands)
+
+
+def _version() -> str:
+    from initlint import __version__
+
+    return __version__

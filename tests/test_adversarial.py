@@ -264,8 +264,8 @@ def test_file_that_vanishes_after_discovery(tmp_path, monkeypatch):
     Path("stays.py").write_text(BAD)
     real = files.discover
 
-    def discover_then_delete(paths, settings):
-        found = real(paths, settings)
+    def discover_then_delete(paths, *settings):
+        found = real(paths, *settings)
         os.unlink("gone.py")
         return found
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from initlint import __version__
 from initlint.cli import main
+from initlint.editors import problem_matcher_path
 
 # One finding, at 6:9: the units of self.fc are tied for ever (no bias, and self.out constant too;
 # self.out has one unit, so it is not reported itself).
@@ -60,11 +62,13 @@ def test_clean_file_exits_zero(project):
     assert result.stdout == ""
 
 
-def test_no_paths_exits_zero_quietly(project):
+def test_no_paths_means_the_current_folder(project):
     for args in ((), ("check",)):
         result = run(*args)
-        assert result.exit_code == 0, result.output
-        assert result.output == ""
+        assert result.exit_code == 1, result.output
+        assert result.stdout.startswith("src/bad.py:6:9: IL001 ")
+    (project / "src" / "bad.py").unlink()
+    assert run().exit_code == 0
 
 
 def test_version():
@@ -193,7 +197,7 @@ def test_parallel_output_is_identical_to_serial(project):
 
 def test_problem_matcher_captures_every_line_of_real_output(root, monkeypatch):
     monkeypatch.chdir(root)
-    matcher = json.loads((root / "initlint-problem-matcher.json").read_text())
+    matcher = json.loads(Path(problem_matcher_path()).read_text())
     pattern = matcher["problemMatcher"][0]["pattern"][0]
     regex = re.compile(pattern["regexp"])
     result = run("fixtures/")

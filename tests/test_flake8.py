@@ -22,7 +22,8 @@ CASES = sorted(SEED_CASES.glob("*.py")) + sorted(p for p in FIXTURES.glob("*.py"
 
 
 def _parse(output: str):
-    return sorted((Path(m["path"]).name, int(m["row"]), int(m["col"]), m["code"], m["message"]) for m in map(LINE.match, output.splitlines()) if m)
+    # initlint marks fixable findings with `[*]` (ruff's marker); flake8 has no such column
+    return sorted((Path(m["path"]).name, int(m["row"]), int(m["col"]), m["code"], m["message"].removeprefix("[*] ")) for m in map(LINE.match, output.splitlines()) if m)
 
 
 def _flake8(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -4,6 +4,7 @@ change, a code action that fixes the LeNet ordering bug, positions in UTF-16 cod
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from pathlib import Path
 
@@ -173,3 +174,123 @@ def test_positions_count_utf16_code_units():
     assert utf16.of_offset(len(text)) == (2, 0)
     assert Positions(text, "utf-8").of_offset(text.index("b")) == (0, 14)
     assert Positions(text, "utf-32").of_offset(text.index("b")) == (0, 10)
+
+
+# ---- notebooks: notebookDocument/* with cell-relative diagnostics --------------------------------
+
+SEEDS = FIXTURES / "notebooks" / "seeds.ipynb"
+
+
+def _notebook_cells(path: Path):
+    """(kind, language, text) of each cell of a .ipynb file."""
+    import json
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    out = []
+    for cell in data["cells"]:
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        kind = types.NotebookCellKind.Code if cell["cell_type"] == "code" else types.NotebookCellKind.Markup
+        out.append((kind, "python" if cell["cell_type"] == "code" else "markdown", source))
+    return out
+
+
+def _open_notebook(session: Session, path: Path, cells) -> list:
+    uri = path.as_uri()
+    cell_uris = [f"vscode-notebook-cell:{path.as_posix()}#C{i}" for i in range(len(cells))]
+    session.client.notebook_document_did_open(
+        types.DidOpenNotebookDocumentParams(
+            notebook_document=types.NotebookDocument(
+                uri=uri, notebook_type="jupyter-notebook", version=1,
+                cells=[types.NotebookCell(kind=kind, document=cell_uri) for (kind, _, _), cell_uri in zip(cells, cell_uris)],
+            ),
+            cell_text_documents=[
+                types.TextDocumentItem(uri=cell_uri, language_id=language, version=1, text=text)
+                for (_, language, text), cell_uri in zip(cells, cell_uris)
+            ],
+        )
+    )
+    return cell_uris
+
+
+def test_notebook_cells_get_the_findings_of_initlint_check(tmp_path):
+    from click.testing import CliRunner
+
+    from initlint.cli import main
+
+    path = tmp_path / "seeds.ipynb"
+    path.write_text(SEEDS.read_text(encoding="utf-8"), encoding="utf-8")
+    cells = _notebook_cells(path)
+    expected = []  # (cell index, line, character, code) from `initlint check`, made 0-based
+    for line in CliRunner().invoke(main, ["check", "--no-cache", "-q", str(path)]).stdout.splitlines():
+        cell, row, col, code = re.match(r".*:cell (\d+):(\d+):(\d+): (IL\d{3}) ", line).groups()
+        expected.append((int(cell) - 1, int(row) - 1, int(col) - 1, code))
+    assert len(expected) == 4
+
+    async def scenario():
+        async with Session(tmp_path) as session:
+            cell_uris = _open_notebook(session, path, cells)
+            code_uris = [u for u, (kind, _, _) in zip(cell_uris, cells) if kind == types.NotebookCellKind.Code]
+            for uri in code_uris:
+                await session.wait(uri, 1)
+            first = {uri: session.published[uri][0].diagnostics for uri in code_uris}
+            # Edit cell 3 (the `torch.full(..., 1.0)` one) so that its finding goes away.
+            index = expected[0][0]
+            fixed = cells[index][2].replace("torch.full((n_features, 2), 1.0,", "torch.randn((n_features, 2),")
+            assert fixed != cells[index][2]
+            session.client.notebook_document_did_change(
+                types.DidChangeNotebookDocumentParams(
+                    notebook_document=types.VersionedNotebookDocumentIdentifier(uri=path.as_uri(), version=2),
+                    change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(text_content=[
+                        types.NotebookDocumentCellContentChanges(
+                            document=types.VersionedTextDocumentIdentifier(uri=cell_uris[index], version=2),
+                            changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)],
+                        )
+                    ])),
+                )
+            )
+            after = await session.wait(cell_uris[index], 2)
+            session.client.notebook_document_did_close(
+                types.DidCloseNotebookDocumentParams(
+                    notebook_document=types.NotebookDocumentIdentifier(uri=path.as_uri()),
+                    cell_text_documents=[types.TextDocumentIdentifier(uri=u) for u in cell_uris],
+                )
+            )
+            closed = await session.wait(code_uris[-1], 3)
+            return cell_uris, first, after, closed
+
+    cell_uris, first, after, closed = _run(scenario())
+    got = sorted(
+        (cell_uris.index(uri), d.range.start.line, d.range.start.character, d.code)
+        for uri, diagnostics in first.items() for d in diagnostics
+    )
+    assert got == sorted(expected)
+    assert list(after.diagnostics) == []
+    assert list(closed.diagnostics) == []
+
+
+def test_a_fix_inside_one_cell_is_a_quick_fix_of_that_cell(tmp_path):
+    lenet = LENET.read_text(encoding="utf-8")
+    head, _, body = lenet.partition("class ")
+    cells = [(types.NotebookCellKind.Code, "python", head), (types.NotebookCellKind.Code, "python", "class " + body)]
+    path = tmp_path / "lenet.ipynb"
+
+    async def scenario():
+        async with Session(tmp_path) as session:
+            cell_uris = _open_notebook(session, path, cells)
+            published = await session.wait(cell_uris[1], 1)
+            [diagnostic] = published.diagnostics
+            actions = await session.client.text_document_code_action_async(
+                types.CodeActionParams(
+                    text_document=types.TextDocumentIdentifier(uri=cell_uris[1]),
+                    range=diagnostic.range,
+                    context=types.CodeActionContext(diagnostics=[diagnostic]),
+                )
+            )
+            return cell_uris, diagnostic, actions
+
+    cell_uris, diagnostic, actions = _run(scenario())
+    assert diagnostic.code == "IL004"
+    assert diagnostic.range.start.line == 15 - 1 - head.count("\n")  # the row within the cell
+    [quick] = actions
+    fixed = _apply(cells[1][2], quick.edit.changes[cell_uris[1]])
+    assert head + fixed == (FIXTURES / "IL004_lenet_seed004.fixed").read_text(encoding="utf-8")

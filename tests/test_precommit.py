@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+import readme
 from conftest import BAD_SCRIPT, ROOT
 
 pytestmark = pytest.mark.slow
@@ -65,9 +66,13 @@ def test_hook_passes_on_a_clean_file_and_skips_non_python(sandbox):
     assert "Passed" in output
 
 
-def test_a_real_commit_is_blocked(sandbox):
+def test_the_readme_snippet_blocks_a_commit(sandbox):
+    """The README's `.pre-commit-config.yaml`, with this checkout as the repository and its HEAD
+    commit as `rev:` (no release exists: a sha is what the README tells users to pin)."""
     work, env = sandbox
-    config = f"repos:\n- repo: {ROOT.as_posix()}\n  rev: {_head()}\n  hooks:\n  - id: initlint\n"
+    snippet = readme.only(lambda block: block.language == "yaml" and block.text.startswith("repos:")).text
+    assert readme.SHA_PLACEHOLDER in snippet and "https://github.com/initlint/initlint" in snippet
+    config = snippet.replace("https://github.com/initlint/initlint", ROOT.as_posix()).replace(readme.SHA_PLACEHOLDER, _head())
     (work / ".pre-commit-config.yaml").write_text(config)
     subprocess.run(["git", "add", ".pre-commit-config.yaml"], cwd=work, check=True, env=env)
     subprocess.run(_pre_commit() + ["install"], cwd=work, check=True, env=env, capture_output=True)

@@ -12,9 +12,10 @@ from typing import Any, Dict
 import pytest
 
 from initlint.diagnostic import Diagnostic, Location
+from initlint.editors import problem_matcher_path
 from initlint.report import render
 
-MATCHER = Path(__file__).resolve().parent.parent / "initlint-problem-matcher.json"
+MATCHER = Path(problem_matcher_path())
 
 
 def _config() -> Dict[str, Any]:

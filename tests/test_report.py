@@ -10,7 +10,8 @@ from typing import Any, Dict, List
 
 import pytest
 
-from initlint.diagnostic import IO_ERROR, Applicability, Diagnostic, Edit, Fix, Location, Severity, file_error
+from initlint.config import Settings, all_codes
+from initlint.diagnostic import IO_ERROR, Applicability, Diagnostic, Edit, Fix, Location, Severity, docs_url, file_error
 from initlint.report import FORMATS, render, summary
 from initlint.report.github import escape_data, escape_property
 from initlint.report.sarif import FINGERPRINT_KEY
@@ -133,9 +134,24 @@ def test_concise_notebook_cell_position() -> None:
     )
 
 
-def test_concise_keeps_fix_out_puts_notes_in_brackets_and_stays_one_line() -> None:
+def test_concise_marks_fixable_puts_notes_in_brackets_and_stays_one_line() -> None:
     out = render([diag(message="two\nlines", notes=("confirmed at runtime", "seed\n0"), fix=SAFE_FIX)], "concise")
-    assert out == "pkg/model.py:3:5: IL001 two lines [confirmed at runtime; seed 0]"
+    assert out == "pkg/model.py:3:5: IL001 [*] two lines [confirmed at runtime; seed 0]"
+
+
+def test_fix_marker_follows_what_fix_would_apply() -> None:
+    unsafe = diag(fix=Fix("t", (Edit(0, 1, ""),), Applicability.UNSAFE))
+    shown = diag(fix=Fix("t", (Edit(0, 1, ""),), Applicability.DISPLAY_ONLY))
+    assert "[*]" not in render([unsafe, shown], "concise")
+    assert render([unsafe], "concise", unsafe_fixes=True) == "pkg/model.py:3:5: IL001 [*] self.w is constant"
+    assert "[*]" not in render([shown], "concise", unsafe_fixes=True)
+
+
+def test_colour_only_when_asked_and_same_text_without_escapes() -> None:
+    plain = render([diag(fix=SAFE_FIX)], "concise")
+    coloured = render([diag(fix=SAFE_FIX)], "concise", color=True)
+    assert "\x1b[" not in plain and "\x1b[" in coloured
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
 
 
 # --- full ------------------------------------------------------------------------------------
@@ -190,7 +206,7 @@ def test_full_without_source_prints_header_help_and_notes() -> None:
     d = diag(fix=SAFE_FIX, notes=("confirmed at runtime", "seed 0"))
     out = render([d], "full")
     assert out.split("\n") == [
-        "pkg/model.py:3:5: IL001 self.w is constant",
+        "pkg/model.py:3:5: IL001 [*] self.w is constant",
         "  = help: Use the default init",
         "  = note: confirmed at runtime",
         "  = note: seed 0",
@@ -254,7 +270,7 @@ def test_json_fields() -> None:
     assert second["cell"] == 3 and second["severity"] == "warning" and second["notes"] == ["n1"]
     assert second["url"] == "https://x/il002"  # the diagnostic's own url wins
     assert second["fix"] is None
-    assert third["url"] is None  # no rule documents IL902
+    assert third["url"] == docs_url("IL902")  # file errors are documented too
 
 
 # --- github ----------------------------------------------------------------------------------
@@ -437,7 +453,13 @@ def test_sarif_fingerprints_differ_for_different_lines_codes_files_and_repeats()
 def test_sarif_notebook_cell_notes_and_fix() -> None:
     diagnostics = [diag(path="nb.ipynb", cell=5, notes=("confirmed",), fix=SAFE_FIX), diag(fix=SAFE_FIX)]
     cell_result, plain = _sarif(diagnostics)["runs"][0]["results"]
-    assert cell_result["properties"] == {"cell": 5, "notes": ["confirmed"]}
+    assert cell_result["properties"] == {
+        "cell": 5, "cellLine": 3, "cellColumn": 5, "cellEndLine": 3, "cellEndColumn": 9, "notes": ["confirmed"],
+    }
+    # Without the notebook's text the row cannot be placed in the JSON: the file's first line.
+    assert cell_result["locations"][0]["physicalLocation"]["region"] == {"startLine": 1}
+    assert cell_result["locations"][0]["logicalLocations"][0]["name"] == "cell 5"
+    assert cell_result["message"]["text"].endswith(" (cell 5, line 3, column 5)")
     assert "fixes" not in cell_result  # edit offsets do not index the .ipynb JSON
     assert "properties" not in plain
     (fix,) = plain["fixes"]
@@ -463,10 +485,53 @@ def test_summary_counts_problems_files_and_safe_fixes() -> None:
         diag(path="b.py", fix=SAFE_FIX),
         diag(path="b.py"),
     ]
-    assert summary(diagnostics).split("\n") == ["Found 4 problems in 2 files.", "[*] 2 fixable with --fix."]
+    assert summary(diagnostics).split("\n") == [
+        "Found 4 problems in 2 files.",
+        "[*] 2 fixable with --fix.",
+        "(1 hidden fix can be enabled with the `--unsafe-fixes` option.)",
+    ]
+    assert summary(diagnostics, unsafe_fixes=True).split("\n") == ["Found 4 problems in 2 files.", "[*] 3 fixable with --fix --unsafe-fixes."]
     assert summary([diag()]) == "Found 1 problem in 1 file."
 
 
 def test_summary_reports_what_was_fixed() -> None:
     assert summary([], fixed=3).split("\n") == ["Fixed 3 problems.", "All checks passed!"]
     assert summary([diag()], fixed=1).split("\n") == ["Fixed 1 problem.", "Found 1 problem in 1 file."]
+
+
+# --- notebooks in sarif and github: the line of the .ipynb file that holds the flagged row -------
+
+SEEDS_NOTEBOOK = Path(__file__).resolve().parent.parent / "fixtures" / "notebooks" / "seeds.ipynb"
+NOTEBOOK_SITES = ("weights_1 = torch.full", "net_zero_layer.fc1.weight.data", "param.data = torch.zeros_like", "param.data = torch.ones_like")
+
+
+def _notebook_findings():
+    from initlint.notebook import lint_notebook
+
+    settings = Settings(select=all_codes(), no_cache=True)
+    result = lint_notebook("nb.ipynb", SEEDS_NOTEBOOK.read_bytes(), settings)
+    assert result.source is not None  # the JSON text travels with the findings, for the reporters
+    return list(result.diagnostics), {"nb.ipynb": result.source}
+
+
+def test_sarif_notebook_regions_are_lines_of_the_notebook_file() -> None:
+    diagnostics, sources = _notebook_findings()
+    lines = sources["nb.ipynb"].split("\n")
+    results = _sarif(diagnostics, sources=sources)["runs"][0]["results"]
+    assert len(results) == 4
+    for result, site, d in zip(results, NOTEBOOK_SITES, diagnostics):
+        region = result["locations"][0]["physicalLocation"]["region"]
+        assert set(region) == {"startLine"}  # columns would be the JSON's, not the code's
+        assert site in lines[region["startLine"] - 1]
+        assert result["locations"][0]["logicalLocations"] == [{"name": f"cell {d.cell}", "fullyQualifiedName": f"nb.ipynb:cell {d.cell}"}]
+        assert result["properties"]["cellLine"] == d.location.row
+
+
+def test_github_notebook_annotations_sit_on_the_notebook_line() -> None:
+    diagnostics, sources = _notebook_findings()
+    lines = sources["nb.ipynb"].split("\n")
+    commands = [_parse_command(line) for line in render(diagnostics, "github", sources=sources).split("\n")]
+    for command, site, d in zip(commands, NOTEBOOK_SITES, diagnostics):
+        assert "col" not in command["props"]
+        assert site in lines[int(command["props"]["line"]) - 1]
+        assert command["data"].endswith(f"(cell {d.cell}, line {d.location.row}, column {d.location.column})")

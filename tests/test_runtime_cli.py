@@ -50,7 +50,7 @@ def test_seed_models_in_one_run_json():
     assert il103["filename"].endswith("lenet.py") and il103["location"]["row"] == 15
     mnist_rows = {d["location"]["row"] for d in found if d["filename"].endswith("mnist.py")}
     assert mnist_rows == {7}  # the class definition
-    assert all(d["url"].endswith("runtime.md#" + d["code"].lower()) for d in found)
+    assert all(d["url"].endswith("docs/rules.md#" + d["code"].lower()) for d in found)
     assert "net_baseline: MNISTNet, 3 steps on cpu" in result.stderr
 
 

@@ -24,23 +24,27 @@ def render(
     rules: Mapping[str, Type["Rule"]] = _NO_RULES,
     sources: Mapping[str, str] = _NO_SOURCES,
     version: str = "",
+    unsafe_fixes: bool = False,
+    color: bool = False,
 ) -> str:
     """`diagnostics` (already sorted) in format `fmt`, without a trailing newline.
 
     Empty when there is nothing to report, except json (`[]`) and sarif (a log with no results).
     `rules` maps codes to Rule classes (names, docs, urls); `sources` maps paths to their text
-    (the full format's excerpts, sarif's fingerprints).
+    (the full format's excerpts, sarif's fingerprints; a notebook's JSON text). In concise and
+    full output, `[*]` marks the findings `--fix` would fix (with `unsafe_fixes`, the unsafe
+    ones too), and `color` adds ANSI colours.
     """
     # Each format's module is imported when used (sarif's pulls in hashlib and json): a clean
     # concise run, the pre-commit case, pays for none of them.
     if fmt == "concise":
         from initlint.report import concise
 
-        return concise.render(diagnostics)
+        return concise.render(diagnostics, unsafe_fixes=unsafe_fixes, color=color)
     if fmt == "full":
         from initlint.report import full
 
-        return full.render(diagnostics, sources)
+        return full.render(diagnostics, sources, unsafe_fixes=unsafe_fixes, color=color)
     if fmt == "json":
         from initlint.report import json_format
 
@@ -48,7 +52,7 @@ def render(
     if fmt == "github":
         from initlint.report import github
 
-        return github.render(diagnostics)
+        return github.render(diagnostics, sources)
     if fmt == "sarif":
         from initlint.report import sarif
 
@@ -60,7 +64,15 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def summary(diagnostics: Sequence[Diagnostic], fixed: int = 0) -> str:
+def fixable(diagnostic: Diagnostic, unsafe_fixes: bool = False) -> bool:
+    """Whether `--fix` (with `unsafe_fixes`: `--fix --unsafe-fixes`) would apply its fix."""
+    fix = diagnostic.fix
+    if fix is None or not fix.edits:
+        return False
+    return fix.applicability == Applicability.SAFE or (unsafe_fixes and fix.applicability == Applicability.UNSAFE)
+
+
+def summary(diagnostics: Sequence[Diagnostic], fixed: int = 0, unsafe_fixes: bool = False) -> str:
     """The closing lines for stderr: what was fixed, what is left, and how much `--fix` would fix."""
     lines = []
     if fixed:
@@ -70,7 +82,10 @@ def summary(diagnostics: Sequence[Diagnostic], fixed: int = 0) -> str:
         return "\n".join(lines)
     files = len({d.path for d in diagnostics})
     lines.append(f"Found {_plural(len(diagnostics), 'problem')} in {_plural(files, 'file')}.")
-    fixable = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability == Applicability.SAFE)
-    if fixable:
-        lines.append(f"[*] {fixable} fixable with --fix.")
+    count = sum(1 for d in diagnostics if fixable(d, unsafe_fixes))
+    if count:
+        lines.append(f"[*] {count} fixable with --fix{' --unsafe-fixes' if unsafe_fixes else ''}.")
+    hidden = 0 if unsafe_fixes else sum(1 for d in diagnostics if fixable(d, True) and not fixable(d))
+    if hidden:
+        lines.append(f"({hidden} hidden fix{'' if hidden == 1 else 'es'} can be enabled with the `--unsafe-fixes` option.)")
     return "\n".join(lines)

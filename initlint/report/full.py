@@ -64,9 +64,9 @@ def _caret(diagnostic: Diagnostic, raw: str) -> str:
     return f"{' ' * _width(prefix)}{'^' * span} {diagnostic.code}"
 
 
-def format_block(diagnostic: Diagnostic, source: Optional[str]) -> str:
+def format_block(diagnostic: Diagnostic, source: Optional[str], unsafe_fixes: bool = False, color: bool = False) -> str:
     """One finding: header, excerpt (when the source is known), help and notes."""
-    out = [format_line(diagnostic, notes=False)]
+    out = [format_line(diagnostic, notes=False, unsafe_fixes=unsafe_fixes, color=color)]
     # Notebook rows are cell-relative, so the notebook's own text cannot be indexed by them.
     if source is not None and diagnostic.cell is None:
         out.extend(_excerpt(diagnostic, source_lines(source)))
@@ -77,6 +77,6 @@ def format_block(diagnostic: Diagnostic, source: Optional[str]) -> str:
     return "\n".join(out)
 
 
-def render(diagnostics: Sequence[Diagnostic], sources: Mapping[str, str]) -> str:
+def render(diagnostics: Sequence[Diagnostic], sources: Mapping[str, str], unsafe_fixes: bool = False, color: bool = False) -> str:
     """All findings, a blank line between them, without a trailing newline; empty when none."""
-    return "\n\n".join(format_block(d, sources.get(d.path)) for d in diagnostics)
+    return "\n\n".join(format_block(d, sources.get(d.path), unsafe_fixes, color) for d in diagnostics)

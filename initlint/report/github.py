@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Mapping, Optional, Sequence
 
 from initlint.diagnostic import Diagnostic, Severity
 
@@ -29,8 +29,9 @@ def display_path(path: str) -> str:
     return relative
 
 
-def format_command(diagnostic: Diagnostic) -> str:
-    """One finding as one `::error ...::` (or `::warning`) command."""
+def format_command(diagnostic: Diagnostic, text: Optional[str] = None) -> str:
+    """One finding as one `::error ...::` (or `::warning`) command; `text` is the file's text
+    (a notebook's JSON, to place a cell finding on its line)."""
     kind = "warning" if diagnostic.severity == Severity.WARNING else "error"
     start, end = diagnostic.location, diagnostic.end_location
     props = [("file", display_path(diagnostic.path))]
@@ -39,14 +40,21 @@ def format_command(diagnostic: Diagnostic) -> str:
     if diagnostic.cell is None:
         props += [("line", start.row), ("col", start.column), ("endLine", end.row), ("endColumn", end.column)]
     else:
-        # Rows in a notebook count from the cell, not the .ipynb file: a line property would point
-        # into the JSON. Annotate the file and say where in the message instead.
+        # Rows in a notebook count from the cell, not the .ipynb file: the annotation goes on the
+        # line of the notebook's JSON that holds the row (no columns: they would be the JSON's),
+        # and the message says where in the cell.
+        from initlint.notebook import json_line
+
+        line = json_line(text, diagnostic.cell, start.row) if text is not None else None
+        if line is not None:
+            props.append(("line", line))
         message += f" (cell {diagnostic.cell}, line {start.row}, column {start.column})"
     props.append(("title", f"initlint ({diagnostic.code})"))
     joined = ",".join(f"{key}={escape_property(str(value))}" for key, value in props)
     return f"::{kind} {joined}::{escape_data(message)}"
 
 
-def render(diagnostics: Sequence[Diagnostic]) -> str:
+def render(diagnostics: Sequence[Diagnostic], sources: Optional[Mapping[str, str]] = None) -> str:
     """All findings, one command a line, without a trailing newline; empty when none."""
-    return "\n".join(format_command(d) for d in diagnostics)
+    sources = sources or {}
+    return "\n".join(format_command(d, sources.get(d.path)) for d in diagnostics)

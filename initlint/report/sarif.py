@@ -3,7 +3,12 @@
 Paths become URIs relative to the working directory (base id %SRCROOT%) so a log made in CI
 matches the repository. Each result carries a fingerprint built from the code, the file and
 the text of the flagged line, never its number: a finding that moves keeps its alert.
-Notebook rows count from the cell; the cell is in the result's `properties`.
+
+Notebook findings: a viewer of the log (GitHub code scanning) shows the .ipynb file itself, so
+the region is the line of the notebook's JSON that holds the flagged row (the element of the
+cell's `source` list where it begins), without columns; the cell is the result's logical
+location (`cell N`), the message ends with `(cell N, line R, column C)`, and the cell-relative
+position is in the result's `properties` (cell, cellLine, cellColumn, cellEndLine, cellEndColumn).
 """
 
 from __future__ import annotations
@@ -120,21 +125,43 @@ def _fixes(diagnostic: Diagnostic, location: Dict[str, str]) -> List[Dict[str, A
     ]
 
 
-def _result(diagnostic: Diagnostic, rule_index: int, location: Dict[str, str], print_: str) -> Dict[str, Any]:
+def cell_suffix(diagnostic: Diagnostic) -> str:
+    """` (cell N, line R, column C)` for a notebook finding, else empty."""
+    if diagnostic.cell is None:
+        return ""
+    return f" (cell {diagnostic.cell}, line {diagnostic.location.row}, column {diagnostic.location.column})"
+
+
+def _notebook_region(diagnostic: Diagnostic, text: Optional[str]) -> Dict[str, int]:
+    """The JSON line of the notebook that holds the finding's row (line 1 when it cannot be found)."""
+    from initlint.notebook import json_line
+
+    line = json_line(text, diagnostic.cell, diagnostic.location.row) if text is not None and diagnostic.cell else None
+    return {"startLine": line or 1}
+
+
+def _result(diagnostic: Diagnostic, rule_index: int, location: Dict[str, str], print_: str, text: Optional[str] = None) -> Dict[str, Any]:
+    notebook = diagnostic.cell is not None
+    physical = {"artifactLocation": location, "region": _notebook_region(diagnostic, text) if notebook else _region(diagnostic)}
+    where: Dict[str, Any] = {"physicalLocation": physical}
+    if notebook:
+        where["logicalLocations"] = [{"name": f"cell {diagnostic.cell}", "fullyQualifiedName": f"{location['uri']}:cell {diagnostic.cell}"}]
     result: Dict[str, Any] = {
         "ruleId": diagnostic.code,
         "ruleIndex": rule_index,
         "level": _LEVEL[diagnostic.severity],
-        "message": {"text": diagnostic.message},
-        "locations": [{"physicalLocation": {"artifactLocation": location, "region": _region(diagnostic)}}],
+        "message": {"text": diagnostic.message + cell_suffix(diagnostic)},
+        "locations": [where],
         "partialFingerprints": {FINGERPRINT_KEY: print_},
     }
     fixes = _fixes(diagnostic, location)
     if fixes:
         result["fixes"] = fixes
     properties: Dict[str, Any] = {}
-    if diagnostic.cell is not None:
-        properties["cell"] = diagnostic.cell
+    if notebook:
+        region = _region(diagnostic)
+        properties.update(cell=diagnostic.cell, cellLine=region["startLine"], cellColumn=region["startColumn"],
+                          cellEndLine=region["endLine"], cellEndColumn=region["endColumn"])
     if diagnostic.notes:
         properties["notes"] = list(diagnostic.notes)
     if properties:
@@ -164,7 +191,7 @@ def render(
         key = (diagnostic.code, location["uri"], _anchor(diagnostic, lines.get(diagnostic.path)))
         print_ = fingerprint(*key, seen[key])
         seen[key] += 1
-        results.append(_result(diagnostic, index[diagnostic.code], location, print_))
+        results.append(_result(diagnostic, index[diagnostic.code], location, print_, sources.get(diagnostic.path)))
     base = Path(root).as_uri()
     run = {
         "tool": {

@@ -12,7 +12,6 @@ DEAD = ("IL102", "dead-parameter")
 INIT_TOUCHED_NOTHING = ("IL103", "init-touched-nothing")
 RUNTIME_ERROR = ("IL104", "runtime-error")
 
-DOCS_URL = "https://github.com/initlint/initlint/blob/main/docs/runtime.md#{code}"
 
 _DOCS = {
     "IL101": (
@@ -47,8 +46,10 @@ CODES = (SYMMETRIC, DEAD, INIT_TOUCHED_NOTHING, RUNTIME_ERROR)
 
 
 def url(code: str) -> str:
-    """Where a runtime code is documented."""
-    return DOCS_URL.format(code=code.lower())
+    """Where a runtime code is documented (docs/rules.md, which links to docs/runtime.md)."""
+    from initlint.diagnostic import docs_url
+
+    return docs_url(code)
 
 
 def rules() -> Dict[str, Type]:

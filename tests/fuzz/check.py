@@ -9,10 +9,11 @@ from typing import List, Sequence
 
 from initlint import report
 from initlint.diagnostic import FILE_ERROR_CODES, INTERNAL_ERROR, IO_ERROR, Diagnostic, file_error
+from initlint.editors import problem_matcher_path
 from initlint.engine import ReadError, decode, lint_source
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-_MATCHER = json.loads((ROOT / "initlint-problem-matcher.json").read_text())
+_MATCHER = json.loads(Path(problem_matcher_path()).read_text())
 CONCISE = re.compile(_MATCHER["problemMatcher"][0]["pattern"][0]["regexp"])
 
 
