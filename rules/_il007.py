@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from typing import Iterable, Iterator, Optional, Set, Tuple
+from typing import Iterable, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -37,24 +37,94 @@ def check(rule, facts: FileFacts) -> Iterable[Finding]:
 
 
 def _shared(facts: FileFacts) -> Iterator[Tuple[Node, Optional[Node]]]:
-    """(node, the container holding it) for every node that some code of the file builds."""
+    """(node, the container holding it) for every node that some code of the file builds where
+    one object may be repeated (a function without a product, a comprehension of a name or a
+    loop cannot repeat one: it is not read)."""
     builder = trees(facts)
     tests = test_classes(facts)
-    for cls in facts.classes:
-        if cls in tests or not module_like(facts, cls):
-            continue
-        tree = builder.tree(cls)
-        for root in list(tree.roots.values()) + list(tree.plain.values()):
-            yield from _walk(root, None)
+    hinted = _hinted(facts)
+    repeating: Set[Optional[str]] = set()  # classes with a method that may repeat an object
     for fn, cls in _functions(facts, tests):
+        if hinted is not None and (cls, fn.name.value if fn is not None else None) not in hinted:
+            continue
+        body = fn.body if fn is not None else facts.module
+        calls, repeats = _scan(facts, body)
+        if not repeats:
+            continue
+        repeating.add(cls)
         reader = read_code(builder, fn, cls)
         for root in list(reader.tree.roots.values()) + list(reader.tree.plain.values()):
             yield from _walk(root, None)
-        body = fn.body if fn is not None else facts.module
-        for call in _containers(facts, body):
+        for call in calls:
             node = reader.module(call, "")
             if node is not None:
                 yield from _walk(node, None)
+    for cls in facts.classes:
+        if cls in repeating and module_like(facts, cls):
+            tree = builder.tree(cls)  # (`__init__` with its helpers: appends into its containers)
+            for root in list(tree.roots.values()) + list(tree.plain.values()):
+                yield from _walk(root, None)
+
+
+# What code that repeats one object looks like in text: a list multiplied, a comprehension of a
+# name, a name added to something (in a loop, which the scan then checks).
+_HINT = re.compile(
+    r"\]\s*\)*\s*\*(?!\*)|(?<!\*)\*\s*\(*\s*\[|[\[(]\s*\w+\s+for\b|"
+    r"\.(?:append|extend|insert|add_module|register_module)\(\s*(?:[^()]*,\s*)?\w+\s*\)|\bsetattr\(|\+="
+)
+
+
+def _hinted(facts: FileFacts) -> Optional[Set[Tuple[Optional[str], Optional[str]]]]:
+    """(class, function) of the definitions whose text may repeat an object ((None, None): the
+    module's own code), read from the text in one linear pass; None when the text is not read
+    with certainty (then every function is scanned)."""
+    from initlint import textscan
+
+    try:
+        code = textscan.code_only(facts.source)
+    except textscan.Unsure:
+        return None
+    units = textscan.units(code)
+    out: Set[Tuple[Optional[str], Optional[str]]] = set()
+    for unit in units:
+        if not _HINT.search(code, unit.start, unit.end):
+            continue
+        if unit.kind == "method":
+            out.add((units[unit.parent].name, unit.name))
+        elif unit.kind == "def":
+            out.add((None, unit.name))
+        elif unit.kind in ("module", "class"):
+            out.add((None, None))
+    return out
+
+
+_CONTAINER_NAMES = tuple(q.rsplit(".", 1)[-1] for q in torch_api.CONTAINERS)
+_ADDS = frozenset({"append", "extend", "insert", "add_module", "register_module"})
+
+
+def _scan(facts: FileFacts, body: cst.CSTNode) -> Tuple[List[cst.Call], bool]:
+    """The torch containers a body builds, and whether it may repeat an object at all: a product
+    of a list, a comprehension of a name, or a loop and a name added to something."""
+    calls: List[cst.Call] = []
+    loop = add = product = False
+    for node in walk.nodes(body, skip=(cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        kind = type(node)
+        if kind is cst.Call:
+            func = node.func  # type: ignore[attr-defined]
+            name = func.attr.value if type(func) is cst.Attribute else (func.value if type(func) is cst.Name else "")
+            if name.endswith(_CONTAINER_NAMES) and facts.resolve(func) in torch_api.CONTAINERS:
+                calls.append(node)  # type: ignore[arg-type]
+            elif (name in _ADDS or name == "setattr") and node.args and type(node.args[-1].value) is cst.Name:  # type: ignore[attr-defined]
+                add = True
+        elif kind in (cst.For, cst.While):
+            loop = True
+        elif kind is cst.AugAssign:
+            add = True
+        elif kind is cst.BinaryOperation and type(node.operator) is cst.Multiply:  # type: ignore[attr-defined]
+            product = product or type(node.left) in (cst.List, cst.Tuple) or type(node.right) in (cst.List, cst.Tuple)  # type: ignore[attr-defined]
+        elif kind in (cst.ListComp, cst.GeneratorExp) and type(node.elt) is cst.Name:  # type: ignore[attr-defined]
+            product = True
+    return calls, product or (loop and add)
 
 
 def _walk(node: Node, parent: Optional[Node]) -> Iterator[Tuple[Node, Optional[Node]]]:
@@ -75,12 +145,6 @@ def _functions(facts: FileFacts, tests: Set[str]) -> Iterator[Tuple[Optional[cst
         for method in info.methods.values():
             if facts.lint_tests or not method.name.value.startswith("test"):
                 yield method, name
-
-
-def _containers(facts: FileFacts, body: cst.CSTNode) -> Iterator[cst.Call]:
-    for node in walk.nodes(body, skip=(cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-        if isinstance(node, cst.Call) and facts.resolve(node.func) in torch_api.CONTAINERS:
-            yield node
 
 
 def _has_parameters(node: Node, container: Optional[Node], builder: TreeBuilder) -> bool:

@@ -60,7 +60,7 @@ def check(rule, facts: FileFacts) -> Iterable[Finding]:
     if not found:
         return
     whole = whole_facts(facts)
-    judged = {(c.cls, c.path): c for c in candidates(whole)} if whole is not facts else {(c.cls, c.path): c for c in found}
+    judged = {(c.cls, c.path): c for c in candidates(whole)}
     blockers = _Blockers(whole)
     for candidate in found:
         mine = judged.get((candidate.cls, candidate.path))
@@ -227,11 +227,7 @@ def _around(facts: FileFacts, cls: str) -> Set[str]:
     """`cls`, its bases and subclasses in the file, and, transitively, the classes whose code
     names any of them (that contain it, or initialise it by an `isinstance` test): code run on
     any of these may reach the parameter."""
-    mentions = facts.shared.get("class mentions")
-    if mentions is None:
-        mentions = facts.shared["class mentions"] = {
-            name: exprs.names_in(info.node) | set(info.bases) for name, info in facts.classes.items()
-        }
+    mentions = _mentions(facts)
     out, todo = {cls}, [cls]
     while todo:
         current = todo.pop()
@@ -242,6 +238,14 @@ def _around(facts: FileFacts, cls: str) -> Set[str]:
             out.add(name)
             todo.append(name)
     return out
+
+
+def _mentions(facts: FileFacts) -> Dict[str, Set[str]]:
+    """Every dotted name each class's code holds (and its bases), made once."""
+    found = facts.shared.get("class mentions")
+    if found is None:
+        found = facts.shared["class mentions"] = {name: exprs.names_in(info.node) | set(info.bases) for name, info in facts.classes.items()}
+    return found  # type: ignore[return-value]
 
 
 # Bases of models built to be loaded from a checkpoint, whose library runs its own init over
@@ -263,13 +267,11 @@ def _loaded_framework(facts: FileFacts, cls: str, depth: int = 0) -> bool:
 
 def _loads(facts: FileFacts, cls: str) -> bool:
     """The class (or a base of the file) loads state into itself."""
-    info = facts.classes.get(cls)
-    if info is None:
-        return False
-    text = facts.module.code_for_node(info.node)
-    if any(word in text for word in _LOADS):
+    words = _mentions(facts).get(cls, set())
+    if any(word.rsplit(".", 1)[-1] in _LOADS for word in words):
         return True
-    return any(_loads(facts, base) for base in info.bases if base in facts.classes and base != cls)
+    info = facts.classes.get(cls)
+    return info is not None and any(_loads(facts, base) for base in info.bases if base in facts.classes and base != cls)
 
 
 def _inherits_unknown(facts: FileFacts, cls: str, depth: int = 0) -> bool:

@@ -20,9 +20,9 @@ from initlint.model.tree import TreeBuilder
 
 
 def whole_facts(facts: FileFacts) -> FileFacts:
-    """The facts of the whole file: `facts` when it was parsed whole, else a parse of its source
-    (made once and shared; `facts` again when the whole source cannot be parsed safely: the
-    engine then reports the syntax error before any finding)."""
+    """The facts of the whole file: `facts` when the engine parsed it whole, else a parse of its
+    source (made once and shared; `facts` again when the whole source cannot be parsed safely:
+    the engine then reports the syntax error before any finding)."""
     found = facts.shared.get("whole")
     if found is None:
         found = facts.shared["whole"] = _whole(facts)
@@ -31,8 +31,8 @@ def whole_facts(facts: FileFacts) -> FileFacts:
 
 
 def _whole(facts: FileFacts) -> FileFacts:
-    if facts.module.code == facts.source:
-        return facts
+    # (The engine marks facts of a whole parse as their own whole; anything else, facts collected
+    # by other code included, is parsed again.)
     from initlint.engine import _too_deep  # (the engine's guard against text libcst cannot take)
     from initlint.parsing import parse_module
 
