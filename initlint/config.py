@@ -69,6 +69,9 @@ class Settings:
     root: str = field(default_factory=os.getcwd)  # the project root (where the config was found)
     config_path: Optional[str] = None
     respect_gitignore: bool = True
+    # Judge test code too (tests/, test_*.py, test functions): by default the model rules leave
+    # it alone, since tests build reference models with constants on purpose.
+    lint_tests: bool = False
 
     def with_overrides(self, **changes: Any) -> "Settings":
         """A copy with some fields changed."""
@@ -300,6 +303,7 @@ def _settings(table: Mapping[str, Any], cli: Mapping[str, Any], root: Path, wher
         exclude=exclude,
         extend_exclude=extend_exclude,
         extend_init_modules=_listed(table.get("extend-init-modules", ())),
+        lint_tests=bool(table.get("lint-tests", False)),
         root=str(Path(os.path.abspath(root)).resolve()),
         config_path=path,
     )

@@ -114,6 +114,7 @@ KEYS: Dict[str, Callable[[Any], Optional[str]]] = {
     "format": _format,
     "output-format": _format,  # ruff's name for it
     "extend-init-modules": _strings,
+    "lint-tests": _boolean,
     "jobs": _jobs,
     "cache-dir": _string,
 }

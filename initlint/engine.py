@@ -212,6 +212,11 @@ def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings,
     try:
         module = parse_module(text)
     except cst.ParserSyntaxError as error:
+        # CPython says where and what in words users know ("unexpected indent" at the column);
+        # libcst's own position is the fallback (a file only libcst refuses).
+        where = _cpython_error(text)
+        if where is not None:
+            return failure(SYNTAX_ERROR, f"cannot parse: {where[0]}", where[1], where[2])
         return failure(SYNTAX_ERROR, f"cannot parse: {error.message}", error.raw_line, error.raw_column + 1)
     except RecursionError:
         return failure(SYNTAX_ERROR, "cannot parse: the code is nested too deeply")
@@ -237,7 +242,7 @@ def _collect(module, settings: Settings, source: str, path: str):
     """`facts.collect` of a parsed module (the whole file, or the screen's part of it)."""
     from initlint.facts import collect
 
-    return collect(module, settings.extend_init_modules, source, path, getattr(settings, "lint_tests", False))
+    return collect(module, settings.extend_init_modules, source, _project_path(path, settings), settings.lint_tests)
 
 
 # Legal code that CPython accepts can still be too deep for libcst's native parser: chains of
@@ -317,6 +322,23 @@ def _cpython_verdict(source: str, may_nest: Optional[bool] = None) -> Tuple[Opti
     return None, True
 
 
+def _cpython_error(text: str) -> Optional[Tuple[str, int, int]]:
+    """(message, line, column) of CPython's syntax error in `text`, or None when it parses."""
+    import ast
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except SyntaxError as error:
+        if error.lineno is None:
+            return None
+        return error.msg, error.lineno, max(1, error.offset or 1)
+    except (ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+    return None
+
+
 def _diagnostic(rule: Type[Rule], finding, facts, path: str) -> Diagnostic:
     where = facts.range_of(finding.node)
     message = finding.message
@@ -358,7 +380,7 @@ def lint_file(path: str, settings: Settings) -> FileResult:
         store = cache.for_settings(settings)
     key = None
     if store is not None:
-        key = store.key(data, os.path.splitext(path)[1], applied_codes(path, settings))
+        key = store.key(data, os.path.splitext(path)[1], applied_codes(path, settings) + _path_facts(path, settings))
         cached = store.get(key, path)
         if cached is not None:
             return FileResult(path, cached, source if cached else None)
@@ -369,6 +391,22 @@ def lint_file(path: str, settings: Settings) -> FileResult:
     if key is not None and not any(d.code == INTERNAL_ERROR[0] for d in diagnostics):
         store.put(key, diagnostics)  # a bug of ours is not remembered: the next run tries again
     return FileResult(path, diagnostics, source if diagnostics else None)
+
+
+def _path_facts(path: str, settings: Settings) -> Tuple[str, ...]:
+    """What of a file's path (not its text) the rules' findings depend on, for its cache key: two
+    identical files, one of them test code (which the model rules leave alone), differ."""
+    from initlint.paths import is_test_path
+
+    return ("~test-code",) if not settings.lint_tests and is_test_path(_project_path(path, settings)) else ()
+
+
+def _project_path(path: str, settings: Settings) -> str:
+    """The path inside the project (from its root): where the project itself lives (a folder
+    named `test` above it, say) says nothing about the file."""
+    from initlint.config import relative
+
+    return relative(path, settings.root)
 
 
 def _lint_many(args: Tuple[Sequence[str], Settings]) -> List[FileResult]:

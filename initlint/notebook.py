@@ -99,10 +99,16 @@ def python_code(source: str) -> str:
         lines[0] = _blank(lines[0])
     out = []
     state = _Continuation()
+    magic_continues = False
     for line in lines:
+        if magic_continues:
+            # `!cmd \` continued on the next line: still the shell's, not Python
+            magic_continues = line.rstrip("\r\n").endswith("\\")
+            line = line[len(line.rstrip("\r\n")):]  # an empty line (not `pass`: it is indented)
         # Inside brackets, a string or after a backslash, `% x` and `!= y` are Python (black puts
         # operators first on a continuation line), not IPython syntax.
-        if state.at_statement_start() and (_LINE_MAGIC.match(line) or _ASSIGNED_MAGIC.match(line) or _HELP.match(line.rstrip("\r\n"))):
+        elif state.at_statement_start() and (_LINE_MAGIC.match(line) or _ASSIGNED_MAGIC.match(line) or _HELP.match(line.rstrip("\r\n"))):
+            magic_continues = line.rstrip("\r\n").endswith("\\")
             line = _blank(line)
         else:
             state.feed(line)

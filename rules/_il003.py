@@ -102,7 +102,8 @@ def check(rule, facts: FileFacts) -> Iterable[Finding]:
 def _claim(verdicts: List[Verdict]) -> str:
     """What the model shows of the layers one write reached, strongest claim first."""
     dead = [v for v in verdicts if v.kind == DEAD]
-    tied = [v for v in verdicts if v.kind == SYMMETRIC]
+    # (a layer whose constant columns keep another's units tied is named through that one)
+    tied = [v for v in verdicts if v.kind == SYMMETRIC and not v.detail.startswith("its columns")]
     weak = [v for v in verdicts if v.kind == WEAK]
     parts = []
     if dead:
@@ -112,7 +113,11 @@ def _claim(verdicts: List[Verdict]) -> str:
     if weak and not parts:
         told = [v for v in weak if v.detail != UNSEEN]
         if told:
-            parts.append(f"the units of {_layers(weak)} start identical; only {told[0].detail} {'tell' if ' and ' in told[0].detail else 'tells'} them apart")
+            detail = told[0].detail
+            if len(_names(weak)) > 1:
+                detail = detail.replace("its random bias", "their random biases")
+            verb = "tell" if " and " in detail or "biases" in detail else "tells"
+            parts.append(f"the units of {_layers(weak)} start identical; only {detail} {verb} them apart")
         else:
             parts.append(f"the units of {_layers(weak)} start identical, biases included (the file does not show what they feed)")
     elif weak:

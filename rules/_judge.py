@@ -97,9 +97,10 @@ def _dedupe(verdicts: List[Verdict]) -> List[Verdict]:
         # a layer tied itself says more than one that keeps another's units tied
         return rank[verdict.kind], int(verdict.detail.startswith("its columns"))
 
-    best: Dict[Tuple[int, str], Verdict] = {}
+    best: Dict[Tuple[int, int, str], Verdict] = {}
     for verdict in verdicts:
-        key = (id(verdict.site), verdict.slot.path.split(".")[-1] + "." + verdict.slot.attr)
+        # (a class's nodes are the same objects in its own model and expanded in another's)
+        key = (id(verdict.site), id(verdict.slot.node), verdict.slot.attr)
         current = best.get(key)
         if current is None or order(verdict) < order(current):
             best[key] = verdict
@@ -440,28 +441,14 @@ def judge_of(facts: FileFacts) -> Judge:
     return found  # type: ignore[return-value]
 
 
-_TEST_FILE_PARTS = ("tests", "test", "testing")
-
-
 def is_test_code(facts: FileFacts, site: Site) -> bool:
     """Test code builds reference models that are never trained: `tests/`, `test_*.py`,
     `*_test.py`, `conftest.py`, `test*` functions and `Test*` classes (`lint-tests = true` judges it)."""
+    from initlint.paths import is_test_path
+
     if facts.lint_tests:
         return False
-    if site.in_test:
-        return True
-    return is_test_path(facts.path)
-
-
-def is_test_path(path: str) -> bool:
-    """A file pytest would collect or configure tests from, or one in a tests folder."""
-    import os
-
-    parts = path.replace("\\", "/").split("/")
-    name = parts[-1]
-    if name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py":
-        return True
-    return any(part in _TEST_FILE_PARTS for part in parts[:-1])
+    return site.in_test or is_test_path(facts.path)
 
 
 def across_layers(verdict: Verdict) -> bool:

@@ -168,3 +168,23 @@ def test_cli_cache_options(project, tmp_path):
     result = runner.invoke(main, ["check", "--no-cache", "--cache-dir", str(other), str(project)])
     assert result.exit_code == 1
     assert not other.exists()
+
+
+def test_test_code_and_other_code_with_the_same_text_are_cached_apart(tmp_path, monkeypatch):
+    """The model rules leave test code alone: the same bytes under tests/ and under src/ give
+    different results, so their cache entries must differ."""
+    from click.testing import CliRunner
+
+    from conftest import BAD_SCRIPT
+    from initlint.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    for folder in ("tests", "src"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "model.py").write_text(BAD_SCRIPT)
+    first = CliRunner().invoke(main, ["check", "tests/model.py"])
+    second = CliRunner().invoke(main, ["check", "src/model.py"])
+    again = CliRunner().invoke(main, ["check", "tests/model.py"])
+    assert first.exit_code == 0 and again.exit_code == 0
+    assert second.exit_code == 1 and "src/model.py:3:1: IL001" in second.stdout
