@@ -120,7 +120,8 @@ class Scope:
 class Site:
     """A write to a tensor: one constant value (kind "constant"), repeated rows ("repeat"), random
     values ("random": a later one clears a constant) or values the file does not show ("other":
-    a copy of another tensor, a load). `order` is the write's place in the file's text."""
+    a copy of another tensor, a load); or "freeze" (`requires_grad = False`: it is not trained).
+    `order` is the write's place in the file's text."""
 
     kind: str
     node: cst.CSTNode
@@ -352,6 +353,9 @@ class Collector(cst.CSTVisitor):
             self._assigned(node.target, node.value, node)
 
     def _assigned(self, target: cst.BaseExpression, value: cst.BaseExpression, stmt: cst.CSTNode) -> None:
+        if isinstance(target, cst.Attribute) and target.attr.value == "requires_grad" and exprs.is_false(value):
+            self._add_site("freeze", stmt, target.value, "requires_grad = False", None, "")  # a frozen tensor or module
+            return
         name = dotted_name(target)
         if name is not None:
             self.facts.bindings.setdefault(name, []).append(value)
@@ -616,7 +620,9 @@ class Collector(cst.CSTVisitor):
 
     def _method_call(self, node: cst.Call, method: str) -> None:
         receiver = node.func.value  # type: ignore[union-attr]
-        if method == "fill_" and node.args:
+        if method == "requires_grad_" and node.args and exprs.is_false(exprs.argument(node, 0, "requires_grad")):
+            self._add_site("freeze", node, receiver, ".requires_grad_(False)", None, "")
+        elif method == "fill_" and node.args:
             value = exprs.number(node.args[0].value)
             self._add_site("constant", node, receiver, ".fill_()", value, exprs.code(node.args[0].value))
         elif method == "zero_" and not node.args:

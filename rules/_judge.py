@@ -132,6 +132,8 @@ class _ModelJudge:
                 slot = self.model.slots[key]
                 if any(v.kind == RANDOM and v.site is not None for v in slot.values):
                     continue  # another branch initialises it randomly: the constant is an option
+                if key in self.model.frozen:
+                    continue  # not trained: a fixed constant on purpose (a blur, an average)
                 for verdict in self._judge(site, slot, walked):
                     verdict.via = verdict.via or self._via(verdict.site, verdict.slot.key)
                     out.append(verdict)

@@ -90,6 +90,7 @@ class Model:
     # A model the code only compares (`.eval()`, `allclose`, `assert_close`) and never trains:
     # a reference built with constants on purpose (tests, conversion scripts).
     reference: bool = False
+    frozen: Set[str] = field(default_factory=set)  # keys of slots made untrainable (`requires_grad_(False)`)
 
     def exists(self, path: str) -> bool:
         if self.created is None:
@@ -104,6 +105,7 @@ class Model:
         out = Model(self.cls, dict(self.nodes), dict(self.locals), partial=self.partial, instance=instance)
         out.slots = {k: Slot(s.path, s.attr, s.node, set(s.values)) for k, s in self.slots.items()}
         out.writes = list(self.writes)
+        out.frozen = set(self.frozen)
         return out
 
     def slots_of(self, path: str) -> List[Slot]:
@@ -251,6 +253,7 @@ class Runner:
                 full = f"{path}.{slot.path}"
                 model.slots[f"{full}.{slot.attr}" if slot.attr else full] = Slot(full, slot.attr, slot.node, set(slot.values))
             model.writes.extend((site, tuple(f"{path}.{key}" for key in keys), walked, via) for site, keys, walked, via in inner.writes)
+            model.frozen.update(f"{path}.{key}" for key in inner.frozen)
             return
         for attr, values in initial(node, self.facts).items():
             slot = Slot(path, attr, node, set(values))
@@ -464,6 +467,9 @@ class Runner:
         model, slots, walked = self.resolve(site, names)
         if model is None or not slots:
             return
+        if site.kind == "freeze":
+            model.frozen.update(slot.key for slot in slots)
+            return
         self.reached.add(id(site))
         value = site_value(site)
         for slot in slots:
@@ -494,6 +500,8 @@ class Runner:
         if binding.kind == "each-module":
             return binding.model, self._each_module(binding.model, binding.prefix, site, root, keys), True
         found = _at(binding.model, binding.prefix, keys)
+        if not found and site.kind == "freeze":
+            found = _under(binding.model, binding.prefix, keys)  # `self.blur.requires_grad_(False)`: a whole module
         return binding.model, [slot for slot in found if binding.model.exists(slot.path)], False
 
     def _each_module(self, model: Model, prefix: str, site: Site, var: str, keys: List[str]) -> List[Slot]:
@@ -590,6 +598,14 @@ def _at(model: Model, prefix: str, keys: List[str]) -> List[Slot]:
     full = f"{path}.{attr}" if path else attr
     found = model.slots.get(full)
     return [found] if found is not None else []
+
+
+def _under(model: Model, prefix: str, keys: List[str]) -> List[Slot]:
+    """Every slot of the module at `prefix` + `keys`."""
+    path = ".".join(([prefix] if prefix else []) + keys)
+    if path and path not in model.nodes:
+        return []
+    return [s for s in model.slots.values() if not path or s.path == path or s.path.startswith(path + ".")]
 
 
 def _chain(target: cst.BaseExpression) -> Tuple[Optional[str], List[str]]:
