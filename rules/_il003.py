@@ -81,6 +81,8 @@ def check(rule, facts: FileFacts) -> Iterable[Finding]:
     for verdicts in by_site.values():
         site = verdicts[0].site
         subject = targets.classify(facts, site).label
+        if "every" not in subject:
+            subject = _written(verdicts[0])
         yield Finding(site.node, rule.message.format(how=site.how, subject=subject, value=site.value_text or "a constant", claim=_claim(verdicts)))
     for site in facts.sites:
         # A loop over a model's parameters that no model of the file reaches (the model is an
@@ -97,6 +99,17 @@ def check(rule, facts: FileFacts) -> Iterable[Finding]:
             continue
         dead = " and, being zero, get no gradient through a ReLU" if site.zero else ""
         yield Finding(site.node, rule.unseen_message.format(how=site.how, subject=subject.label, value=site.value_text or "a constant", dead=dead))
+
+
+def _written(verdict: Verdict) -> str:
+    """`the weight of every BatchNorm2d`: what the walk's write reached, in the model it ran on."""
+    for site, keys, _walked, _via in verdict.model.writes:
+        if site is verdict.site:
+            slots = [verdict.model.slots[key] for key in keys]
+            attrs = sorted({slot.attr or "value" for slot in slots})
+            kinds = sorted({(slot.node.qualname or "parameter").rsplit(".", 1)[-1] for slot in slots})
+            return f"the {' and '.join(attrs)} of every {', '.join(kinds)}"
+    return verdict.site.target_name
 
 
 def _claim(verdicts: List[Verdict]) -> str:

@@ -154,7 +154,8 @@ class _ModelJudge:
                 return self._dead(site, slot, walked)
             return []
         if value.kind == ZERO:
-            return self._dead(site, slot, walked)
+            # dead for ever, or (alive but) tied for ever: zero in, zero bias, constant out
+            return self._dead(site, slot, walked) or self._tied(site, slot, value, walked)
         if value.kind == ROWS and node.kind == PARAM and not self._rows_are_units(slot.path):
             return []  # `x @ W` with W's rows repeated: its units (columns) differ
         return self._tied(site, slot, value, walked)
@@ -312,6 +313,17 @@ class _ModelJudge:
             for target in tied_by:  # the constant layer that keeps them tied is part of the bug
                 verdicts.extend(self._partner(target, slot.path, label))
             return verdicts
+        if slot.node.repeated and slot.path in tied_by and bias_ok and not unknown:
+            # n layers built alike, each feeding the next (constant too): every one that feeds
+            # the next stays tied for ever; only the last meets what breaks the tie.
+            last = _join_words(breaks) if breaks else ("the loss" if outputs else "")
+            many = label[:-3] if label.endswith("[*]") else label
+            count = f"all {units} units" if units else "the units"
+            detail = (
+                f"{count} of each layer of {many} start identical, and each one that feeds the next (constant too, "
+                f"{bias_why}) keeps them tied for ever" + (f"; only the last one's are told apart, by {last}" if last else "")
+            )
+            return [Verdict(SYMMETRIC, site, self.model, slot, walked, detail, units=units)]
         hidden = any(self.model.nodes.get(t.target) is not None and self.model.nodes[t.target].kind in (LAYER, PARAM) for t in terminals)
         if value.kind not in (CONST, ROWS):
             return []

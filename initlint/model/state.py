@@ -304,11 +304,39 @@ class Runner:
             self._nodes(part, names, env, cls, depth)
         items = _walk_targets(stmt) if isinstance(stmt, cst.For) else set()
         self.each_vars |= items
+        inner = self._container_loop(stmt, names) if isinstance(stmt, cst.For) else None
         try:
             for body in _bodies(stmt):
-                self.run_body(body, names, env, cls, depth)
+                self.run_body(body, inner if inner is not None else names, env, cls, depth)
         finally:
             self.each_vars -= items
+
+    def _container_loop(self, stmt: cst.For, names: Dict[str, "Binding"]) -> Optional[Dict[str, "Binding"]]:
+        """`for layer in self.layers:` (or `enumerate(...)`, `.values()`): the variable stands for
+        each module of the container, as an `.apply` function's argument does."""
+        it, target = stmt.iter, stmt.target
+        if isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "enumerate" and it.args:
+            it = it.args[0].value
+            if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+                target = target.elements[1].value
+        if isinstance(it, cst.Call) and exprs.method_name(it) in ("values", "children", "modules") and not it.args:
+            if exprs.method_name(it) == "values":
+                it = it.func.value  # type: ignore[union-attr]
+            else:
+                return None  # (modules() / children() walks are read through the writes' loops)
+        name = dotted_name(it)
+        if name is None or not isinstance(target, cst.Name):
+            return None
+        bound = names.get(name.split(".", 1)[0])
+        if bound is None or bound.kind != "model":
+            return None
+        prefix = _join(bound.prefix, _rest(name))
+        node = bound.model.nodes.get(prefix) if prefix is not None else None
+        if node is None or node.kind != CONTAINER:
+            return None
+        inner = dict(names)
+        inner[target.value] = Binding("each-module", bound.model, prefix)
+        return inner
 
     def _per_item(self, test: cst.BaseExpression, names: Dict[str, "Binding"]) -> bool:
         """A test on the module or parameter a walk is at (`isinstance(m, X)`, `"bias" in name`)."""
