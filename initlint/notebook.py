@@ -397,25 +397,30 @@ def fix_file(path: str, settings: Settings, *, unsafe: bool = False, write: bool
     import functools
 
     from initlint import fix as fixing
-    from initlint.engine import lint_source
+    from initlint import writing
+    from initlint.engine import ReadError, lint_source, read_bytes
 
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_bytes(path)
         bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
         text = data[len(bom):].decode("utf-8")
         notebook = parse(text)
-    except (OSError, UnicodeDecodeError, NotebookError) as error:
+    except ReadError as error:
+        raise fixing.FixError(f"cannot read: {error}") from None
+    except (UnicodeDecodeError, NotebookError) as error:
         raise fixing.FixError(str(error)) from None
     lint = functools.partial(lint_source, path=path, settings=settings)
     fixed_nb, fixed, diagnostics, errors = fix_notebook(notebook, lint, unsafe=unsafe)
-    after = write_sources(text, {c.index: c.source for c, old in zip(fixed_nb.cells, notebook.cells) if c.source != old.source})
+    try:
+        after = write_sources(text, {c.index: c.source for c, old in zip(fixed_nb.cells, notebook.cells) if c.source != old.source})
+    except (RecursionError, MemoryError):
+        raise fixing.FixError("the notebook is nested too deeply to rewrite; not changed") from None
     written = False
     if write and after != text:
         try:
-            fixing.write_atomic(path, bom + after.encode("utf-8"))
-        except OSError as error:
-            raise fixing.FixError(f"cannot write: {error.strerror or error}") from None
+            writing.replace_contents(path, bom + after.encode("utf-8"), expected=data)
+        except writing.WriteError as error:
+            raise fixing.FixError(str(error)) from None
         written = True
     return fixing.FileFix(path, text, after, fixed, tuple(sorted(diagnostics, key=Diagnostic.sort_key)), tuple(errors), written)
 
