@@ -179,6 +179,9 @@ def _check_paths(paths: Sequence[str], resolver: Resolver, opts: _Options) -> in
         click.echo(f"initlint: error: {error}", err=True)
         return EXIT_ERROR
     settings = resolver.globals
+    if not opts.quiet:
+        for warning in outcome.warnings:  # (problems of the run, such as a cache that cannot be written)
+            click.echo(f"initlint: warning: {warning}", err=True)
     if opts.diff:
         _report_diff(outcome.diagnostics, outcome.diffs, outcome.fixed, opts)
         return EXIT_ERROR if outcome.broken else EXIT_FINDINGS if outcome.diffs else EXIT_CLEAN

@@ -51,6 +51,9 @@ class FileResult:
     path: str
     diagnostics: Tuple[Diagnostic, ...]
     source: Optional[str] = None
+    # Problems of the run rather than the file (the cache cannot be written), each said once per
+    # process; the command line prints them on stderr.
+    warnings: Tuple[str, ...] = ()
 
 
 class ReadError(Exception):
@@ -375,7 +378,7 @@ def lint_file(path: str, settings: Settings) -> FileResult:
         return FileResult(path, ())  # nothing to check: cheaper than a cache lookup
     store = None
     if not settings.no_cache:
-        from initlint import cache  # (hashlib and pickle: not for --no-cache)
+        from initlint import cache  # (hashlib and json: not for --no-cache)
 
         store = cache.for_settings(settings)
     key = None
@@ -390,7 +393,8 @@ def lint_file(path: str, settings: Settings) -> FileResult:
         diagnostics = (file_error(INTERNAL_ERROR, path, f"internal error: {type(error).__name__}: {error}"),)
     if key is not None and not any(d.code == INTERNAL_ERROR[0] for d in diagnostics):
         store.put(key, diagnostics)  # a bug of ours is not remembered: the next run tries again
-    return FileResult(path, diagnostics, source if diagnostics else None)
+    warning = store.take_warning() if store is not None else None
+    return FileResult(path, diagnostics, source if diagnostics else None, (warning,) if warning else ())
 
 
 def _path_facts(path: str, settings: Settings) -> Tuple[str, ...]:
