@@ -336,9 +336,20 @@ def exit_code(diagnostics: Sequence[Diagnostic], exit_zero: bool = False) -> int
 
 
 def run() -> None:
-    """The console script (and `python -m initlint`): `main` in a process of its own."""
+    """The console script (and `python -m initlint`): `main` in a process of its own. SIGINT and
+    SIGTERM stop it cleanly (workers ended, no traceback) with exit 130 and 143."""
+    from initlint import interrupt
+
     _tune_gc()
-    main()
+    interrupt.install()
+    try:
+        main()
+    except interrupt.Interrupted as stop:
+        try:
+            click.echo(f"initlint: interrupted ({stop.name})", err=True)
+        except OSError:
+            pass
+        sys.exit(stop.exit_code)
 
 
 def _tune_gc() -> None:

@@ -418,22 +418,37 @@ def _lint_many(args: Tuple[Sequence[str], Settings]) -> List[FileResult]:
     return [lint_file(path, settings) for path in paths]
 
 
+def cpu_count() -> int:
+    """The cores this process may run on (its affinity mask, in a container its share)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def worker_count(requested: int, files: int) -> int:
+    """Worker processes for `files` files: `requested` (0: one a core), never more than the cores
+    nor than the files (`jobs = 500` in a config must not fork 500 processes)."""
+    cores = cpu_count()
+    return max(1, min(requested or cores, cores, files))
+
+
 def lint_paths(paths: Sequence[str], settings: Settings) -> List[FileResult]:
-    """Lint files, in parallel across cores when it pays; results in the order of `paths`."""
-    jobs = settings.jobs or os.cpu_count() or 1
+    """Lint files, in parallel across cores when it pays; results in the order of `paths`.
+
+    When worker processes cannot be had (no fork left, no /dev/shm, a worker killed), the files
+    are linted here instead. An interrupt (SIGINT, or SIGTERM turned into an exception by the
+    command line) ends every worker before it goes on up."""
+    jobs = worker_count(settings.jobs, len(paths))
     if jobs <= 1 or len(paths) < _PARALLEL_THRESHOLD:
         return [lint_file(path, settings) for path in paths]
     # Contiguous chunks, several per worker, so that the parent re-assembles them in order.
     size = max(1, min(64, len(paths) // (jobs * 4) or 1))
     chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
-    results: List[FileResult] = []
-    try:
-        from concurrent.futures import ProcessPoolExecutor  # imported here: a one-file run never needs it
+    from initlint import workers  # (multiprocessing: a one-file run never needs it)
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for chunk in pool.map(_lint_many, [(chunk, settings) for chunk in chunks]):
-                results.extend(chunk)
-    except (OSError, RuntimeError):
-        # No worker processes here (a sandbox without /dev/shm, say): lint serially instead.
+    try:
+        done = workers.map_ordered(_lint_many, [(chunk, settings) for chunk in chunks], jobs)
+    except workers.NoWorkers:
         return [lint_file(path, settings) for path in paths]
-    return results
+    return [result for chunk in done for result in chunk]
