@@ -65,14 +65,28 @@ def read_source(path: str) -> str:
     return decode(read_bytes(path))
 
 
+_NOT_REGULAR = "not a regular file (a pipe, socket or device)"
+# Opening a fifo for reading blocks until a writer comes; O_NONBLOCK makes it return at once, so
+# that a fifo swapped in after the stat is caught by the fstat below (no effect on regular files).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    return os.open(path, _OPEN_FLAGS)
+
+
 def read_bytes(path: str) -> bytes:
-    """A file's bytes; the error says why not."""
+    """A file's bytes; the error says why not. Never blocks on a fifo nor opens a device."""
     try:
         # A fifo (or a device) named `*.py` would block the run for ever on open() or read().
         mode = os.stat(path).st_mode
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a folder is reported below
-            raise ReadError("not a regular file (a pipe, socket or device)")
-        with open(path, "rb") as handle:
+        if stat.S_ISDIR(mode):
+            raise ReadError("is a directory")
+        if not stat.S_ISREG(mode):
+            raise ReadError(_NOT_REGULAR)
+        with open(path, "rb", opener=_open_nonblocking) as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ReadError(_NOT_REGULAR)
             return handle.read()
     except IsADirectoryError:
         raise ReadError("is a directory") from None
