@@ -46,7 +46,10 @@ def map_ordered(function: Callable[[Any], Any], items: Sequence[Any], jobs: int)
             with deferred():
                 for _ in range(min(jobs, len(items))):
                     mine, theirs = context.Pipe()
-                    process = context.Process(target=_serve, args=(function, theirs), daemon=True)
+                    # The parent's ends so far: a forked worker inherits them, and must close them,
+                    # or a parent killed outright would leave its workers waiting on open pipes.
+                    ends = tuple(end for _, end in started) + (mine,)
+                    process = context.Process(target=_serve, args=(function, theirs, ends), daemon=True)
                     started.append((process, mine))
                     process.start()
                     theirs.close()
@@ -100,12 +103,14 @@ def _give(connection: Any, queue: Any, waiting: Dict[Any, int]) -> None:
     waiting[connection] += 1
 
 
-def _serve(function: Callable[[Any], Any], connection: Any) -> None:
+def _serve(function: Callable[[Any], Any], connection: Any, parent_ends: Tuple[Any, ...] = ()) -> None:
     """A worker: leave interrupts to the parent, then `function` every item sent until None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+    for end in parent_ends:  # copies a fork made: with them closed, the parent's death ends the pipe
+        end.close()
     while True:
         try:
             work = connection.recv()
@@ -119,9 +124,14 @@ def _serve(function: Callable[[Any], Any], connection: Any) -> None:
         except Exception as error:  # noqa: BLE001 - raised again in the parent
             reply = (index, False, error)
         try:
-            connection.send(reply)
-        except Exception as error:  # noqa: BLE001 - an unpicklable exception, say
-            connection.send((index, False, RuntimeError(f"{type(error).__name__}: {error}")))
+            try:
+                connection.send(reply)
+            except OSError:
+                raise
+            except Exception as error:  # noqa: BLE001 - an unpicklable exception, say
+                connection.send((index, False, RuntimeError(f"{type(error).__name__}: {error}")))
+        except OSError:  # the parent is gone (killed): nobody to answer
+            return
 
 
 def _stop(processes: List[Any]) -> None:

@@ -164,6 +164,22 @@ def test_an_interrupted_lint_ends_every_worker(tmp_path, how, code):
     assert survivors(pool) == []
 
 
+def test_workers_of_a_parent_killed_outright_do_not_linger(tmp_path):
+    """SIGKILL cannot be caught: the workers must see the parent's end of their pipes close.
+    Regression: each worker held copies of the parent's ends (its own, its elder siblings'), so
+    they waited for ever."""
+    _tree(tmp_path, 1500)
+    process = _start(tmp_path, "check", "--no-cache", "--jobs", "2", ".")
+    pool = _wait_for_children(process, 2)
+    time.sleep(0.5)
+    process.kill()
+    process.communicate(timeout=30)
+    left = survivors(pool, 30)  # (a worker finishes the files it holds, then finds the pipe closed)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
+
+
 def test_an_interrupt_while_fixing_leaves_whole_files(tmp_path):
     """SIGTERM during --fix: each file holds its old text or its new one, and no temporary is left."""
     before = (FIXTURES / "IL004_lenet_seed004.py").read_bytes()
