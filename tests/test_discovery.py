@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, ROOT, settings
+from conftest import BAD_SCRIPT, FIXTURES, ROOT, settings
 from initlint.files import discover
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="POSIX links and special files")
 
-BAD = "import torch.nn as nn\nfc = nn.Linear(4, 8)\nnn.init.ones_(fc.weight)\n"
+BAD = BAD_SCRIPT  # a finding at 3:1
 FIXABLE = (FIXTURES / "IL004_lenet_seed004.py").read_bytes()
 
 
@@ -87,7 +87,7 @@ def test_a_link_named_on_the_command_line_is_not_followed_out_of_the_project(pro
     result = _check(project, "--fix", "vendored", "src")
     lines = result.stdout.splitlines()
     assert any(line.startswith("vendored:1:1: IL902") and "outside the project" in line for line in lines), lines
-    assert any(line.startswith("src/model.py:3:1: IL001") for line in lines)
+    assert any(line.startswith("src/model.py:3:1: IL001") for line in lines), lines
     assert (other / "theirs.py").read_bytes() == FIXABLE
 
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import BAD_SCRIPT, ROOT
 
 pytest.importorskip("pygls", reason="pygls is not installed (pip install -e '.[lsp,test]')")
 
-BAD = "import torch.nn as nn\nfc = nn.Linear(4, 8)\nnn.init.ones_(fc.weight)\n"
+BAD = BAD_SCRIPT  # one IL001
 TIMEOUT = 30
 
 

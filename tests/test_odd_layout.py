@@ -10,12 +10,17 @@ import pytest
 
 from conftest import lint
 
+# self.fc's units start tied and stay tied (no bias, a constant layer after it): one IL001.
 BODY = [
     "class Net(nn.Module):",
     "    def __init__(self):",
     "        super().__init__()",
-    "        self.fc = nn.Linear(4, 4)",
-    "        nn.init.constant_(self.fc.weight, 0.5)",
+    "        self.fc = nn.Linear(2, 2, bias=False)",
+    "        self.out = nn.Linear(2, 1, bias=False)",
+    "        nn.init.constant_(self.fc.weight, 1)",
+    "        nn.init.constant_(self.out.weight, 1)",
+    "    def forward(self, x):",
+    "        return self.out(self.fc(x).relu())",
 ]
 
 
@@ -38,5 +43,5 @@ def test_the_finding_survives_odd_layout(name, newline):
     lines = CASES[name]
     source = newline.join(lines) + newline
     ast.parse(source)  # Python accepts it
-    row = next(i for i, line in enumerate(lines, start=1) if "constant_" in line)
+    row = next(i for i, line in enumerate(lines, start=1) if "constant_(self.fc" in line)
     assert [(d.location.row, d.code) for d in lint(source)] == [(row, "IL001")]
