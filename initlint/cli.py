@@ -179,6 +179,9 @@ def _check_paths(paths: Sequence[str], resolver: Resolver, opts: _Options) -> in
         click.echo(f"initlint: error: {error}", err=True)
         return EXIT_ERROR
     settings = resolver.globals
+    if not opts.quiet:
+        for warning in outcome.warnings:  # (problems of the run, such as a cache that cannot be written)
+            click.echo(f"initlint: warning: {warning}", err=True)
     if opts.diff:
         _report_diff(outcome.diagnostics, outcome.diffs, outcome.fixed, opts)
         return EXIT_ERROR if outcome.broken else EXIT_FINDINGS if outcome.diffs else EXIT_CLEAN
@@ -231,7 +234,7 @@ def _report_diff(diagnostics: Sequence[Diagnostic], diffs: Sequence[str], fixed:
     from initlint import report
 
     if diffs and not opts.silent:
-        _write("".join(diffs), opts.output_file, nl=False)
+        _write(report.printable("".join(diffs)), opts.output_file, nl=False)
     errors = report.render([d for d in diagnostics if d.code in FILE_ERROR_CODES], "concise")
     if errors and not opts.silent:
         click.echo(errors, err=True)
@@ -306,8 +309,21 @@ def _write(text: str, output_file: Optional[str], nl: bool = True, err: bool = F
         sys.exit(EXIT_ERROR)
     except OSError as error:
         where = output_file or ("stderr" if err else "stdout")
+        if output_file is None:
+            _discard(sys.stderr if err else sys.stdout)
         click.echo(f"initlint: error: cannot write the report to {where}: {error.strerror or error}", err=True)
         sys.exit(EXIT_ERROR)
+
+
+def _discard(stream) -> None:
+    """Point a stream's file descriptor at the null device, so that the text still buffered in it
+    does not fail a second time (with a traceback) when Python flushes it at exit."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # no real descriptor (a test's captured stream)
+        pass
 
 
 def exit_code(diagnostics: Sequence[Diagnostic], exit_zero: bool = False) -> int:
@@ -320,9 +336,20 @@ def exit_code(diagnostics: Sequence[Diagnostic], exit_zero: bool = False) -> int
 
 
 def run() -> None:
-    """The console script (and `python -m initlint`): `main` in a process of its own."""
+    """The console script (and `python -m initlint`): `main` in a process of its own. SIGINT and
+    SIGTERM stop it cleanly (workers ended, no traceback) with exit 130 and 143."""
+    from initlint import interrupt
+
     _tune_gc()
-    main()
+    interrupt.install()
+    try:
+        main()
+    except interrupt.Interrupted as stop:
+        try:
+            click.echo(f"initlint: interrupted ({stop.name})", err=True)
+        except OSError:
+            pass
+        sys.exit(stop.exit_code)
 
 
 def _tune_gc() -> None:

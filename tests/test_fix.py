@@ -229,14 +229,6 @@ def test_failed_write_leaves_the_file_and_no_temp(tmp_path: Path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["model.py"]
 
 
-def test_write_atomic_replaces_contents(tmp_path: Path):
-    path = tmp_path / "f.py"
-    path.write_bytes(b"old\n")
-    fixing.write_atomic(str(path), b"new\n")
-    assert path.read_bytes() == b"new\n"
-    assert os.listdir(tmp_path) == ["f.py"]
-
-
 # ---- the command line --------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -115,8 +116,9 @@ def _environment(threads: Optional[int]) -> Dict[str, str]:
     return env
 
 
-def run(label: str, request: Dict[str, Any], timeout: float) -> Result:
-    """Run one worker for `request` and describe its outcome."""
+def run(label: str, request: Dict[str, Any], timeout: float, stop: Optional[threading.Event] = None) -> Result:
+    """Run one worker for `request` and describe its outcome; `stop` set: kill it now (an
+    interrupt of the parent, seen by `run_many`'s threads)."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="initlint-runtime-") as folder:
         request_path = os.path.join(folder, "request.json")
@@ -133,7 +135,7 @@ def run(label: str, request: Dict[str, Any], timeout: float) -> Result:
                 start_new_session=True, env=dict(_environment(request.get("threads")), **{_TOKEN: token}),
             )
             try:
-                code, timed_out = _wait(process, result_path, timeout)
+                code, timed_out = _wait(process, result_path, timeout, stop)
             except BaseException:  # Ctrl-C in the parent: take the worker down with us
                 _kill_group(process.pid)
                 process.wait()
@@ -146,7 +148,7 @@ def run(label: str, request: Dict[str, Any], timeout: float) -> Result:
     return _describe(label, data, code, timed_out, timeout, output, time.monotonic() - started)
 
 
-def _wait(process: subprocess.Popen, result_path: str, timeout: float) -> Tuple[int, bool]:
+def _wait(process: subprocess.Popen, result_path: str, timeout: float, stop: Optional[threading.Event] = None) -> Tuple[int, bool]:
     """(exit code, timed out). The clock starts once torch is imported: `timeout` bounds the user's code.
 
     Importing torch takes from one second to a minute (cold caches, network file systems); it
@@ -155,6 +157,9 @@ def _wait(process: subprocess.Popen, result_path: str, timeout: float) -> Tuple[
     started = time.monotonic()
     deadline: Optional[float] = None
     while True:
+        if stop is not None and stop.is_set():
+            _kill_group(process.pid)
+            return process.wait(), False
         now = time.monotonic()
         limit = deadline if deadline is not None else started + IMPORT_ALLOWANCE + timeout
         try:
@@ -210,11 +215,20 @@ def _describe(label: str, data: Dict[str, Any], code: int, timed_out: bool, time
 
 
 def run_many(jobs: Sequence[Any], timeout: float, workers: int) -> List[Result]:
-    """`run` for each (label, request) pair, `workers` at a time, in the order given."""
+    """`run` for each (label, request) pair, `workers` at a time, in the order given. An interrupt
+    (it reaches the main thread only) stops the threads, and each kills its worker and whatever
+    that started, before it goes on up."""
     if workers <= 1 or len(jobs) <= 1:
         return [run(label, request, timeout) for label, request in jobs]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda job: run(job[0], job[1], timeout), jobs))
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        return list(pool.map(lambda job: run(job[0], job[1], timeout, stop), jobs))
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # within a poll once `stop` is set
 
 
 def default_workers(count: int, device: str) -> int:
