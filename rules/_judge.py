@@ -15,14 +15,14 @@ input is that 0) learns nothing and passes nothing back: both stay dead for ever
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from initlint import exprs, torch_api
 from initlint.facts import FileFacts, Site
 from initlint.model import OUTPUT, UNKNOWN, Network, Terminal
-from initlint.model.state import CONST, EMPTY, NONE, OTHER, RANDOM, ROWS, ZERO, Model, Slot, Value
-from initlint.model.tree import LAYER, NORM, PARAM, Node
+from initlint.model.state import CONST, NONE, RANDOM, ROWS, ZERO, Model, Slot, Value
+from initlint.model.tree import LAYER, NORM, PARAM
 
 # Verdict kinds.
 SYMMETRIC = "symmetric"  # tied for ever (IL001 for a constant, IL005 for repeated rows)

@@ -15,7 +15,7 @@ something the model does not see.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -24,7 +24,7 @@ from initlint.imports import dotted_name
 from initlint.model.flow import INPUT, OUTPUT, UNKNOWN, Edge, Flow, FlowReader
 from initlint.model.state import Binding, Model, Slot, Value, site_value
 from initlint.model.state import Runner
-from initlint.model.tree import CONTAINER, LOCAL, NORM, PARAM, Node, TreeBuilder
+from initlint.model.tree import LOCAL, NORM, PARAM, Node, TreeBuilder
 
 __all__ = ["Network", "Terminal", "Model", "Slot", "Value", "OUTPUT", "UNKNOWN"]
 

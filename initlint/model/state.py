@@ -16,7 +16,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from initlint import exprs, targets, torch_api, walk
+from initlint import exprs, targets, torch_api
 from initlint.facts import FileFacts, Site
 from initlint.imports import dotted_name
 from initlint.model.tree import CONTAINER, EMBEDDING, LAYER, LOCAL, NORM, PARAM, Node, TreeBuilder
@@ -31,7 +31,10 @@ OTHER = "other"  # values the file does not show (a copy, a load, an unread expr
 NONE = "none"  # no such parameter (a layer built with bias=False)
 
 _MAX_DEPTH = 4  # helpers within helpers followed this deep
-_MAX_LOCAL_DEPTH = 6  # classes within classes expanded this deep
+# Classes of the file used as sub-modules are expanded in place this many levels down (deeper
+# ones stay opaque: the model makes no claim through them). Each class's model is built with
+# this budget afresh, so that a chain of n classes each holding the next costs n * depth, not n^2.
+_MAX_LOCAL_DEPTH = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -199,10 +202,7 @@ class Runner:
 
     def __init__(self, facts: FileFacts, trees: TreeBuilder) -> None:
         self.facts, self.trees = facts, trees
-        self.by_node: Dict[int, List[Site]] = {}
-        for site in facts.sites:
-            self.by_node.setdefault(id(site.node), []).append(site)
-        self._models: Dict[str, Model] = {}
+        self._models: Dict[Tuple[str, int], Model] = {}
         self._functions = {s.name.value: s for s in facts.module.body if isinstance(s, cst.FunctionDef)}
         self.reached: Set[int] = set()  # ids of the sites some construction ran
         # Called with each small statement of code being run, before its writes (module-level
@@ -214,12 +214,14 @@ class Runner:
 
     # ---- models -------------------------------------------------------------------------------
     def model(self, cls: str, args: Optional[Dict[str, cst.BaseExpression]] = None, depth: int = 0) -> Model:
-        """The model of class `cls` after its `__init__` runs (with its default arguments, or `args`)."""
-        key = cls if not args else None
+        """The model of class `cls` after its `__init__` runs (with its default arguments, or
+        `args`), its sub-models expanded `_MAX_LOCAL_DEPTH - depth` levels down."""
+        key = (cls, depth) if not args else None
         if key is not None and key in self._models:
             return self._models[key].copy()
         model = Model(cls)
-        self._models.setdefault(cls, model)  # (a guard against a class that contains itself)
+        if key is not None:
+            self._models[key] = model  # (a guard against a class that contains itself)
         tree = self.trees.tree(cls)
         model.partial = tree.partial
         for root in tree.roots.values():
@@ -298,10 +300,10 @@ class Runner:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 self._small(small, names, env, cls, depth)
+            self._events(stmt, names, env, cls, depth)
             return
         # compound statements: their header, then their bodies in order
-        for part in _headers(stmt):
-            self._nodes(part, names, env, cls, depth)
+        self._events(stmt, names, env, cls, depth)
         items = _walk_targets(stmt) if isinstance(stmt, cst.For) else set()
         self.each_vars |= items
         inner = self._container_loop(stmt, names) if isinstance(stmt, cst.For) else None
@@ -350,7 +352,6 @@ class Runner:
             # `classname = m.__class__.__name__`: a name read from the module a walk is at
             for target in small.targets:
                 self.each_vars.update(n.split(".", 1)[0] for n in exprs.names_in(target.target))
-        self._nodes(small, names, env, cls, depth)
 
     def _branches(self, branches, names, env, cls, depth, both: bool) -> None:
         """Run the branches of an `if` the construction does not decide: each from the same state;
@@ -382,12 +383,15 @@ class Runner:
             self.journal.append((slot, set(slot.values)))
         slot.values = values
 
-    def _nodes(self, part: cst.CSTNode, names, env, cls, depth) -> None:
-        for node in walk.nodes(part, skip=(cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            for site in self.by_node.get(id(node), ()):
-                self._write(site, names)
-            if type(node) is cst.Call and depth < _MAX_DEPTH:
-                self._call(node, names, env, cls, depth)
+    def _events(self, stmt: cst.CSTNode, names, env, cls, depth) -> None:
+        """The writes and calls of one statement (or a compound statement's header), in order:
+        the collector recorded them (FileFacts.events), so the code is not walked again."""
+        for event in self.facts.events.get(id(stmt), ()):
+            if type(event) is cst.Call:
+                if depth < _MAX_DEPTH:
+                    self._call(event, names, env, cls, depth)  # type: ignore[arg-type]
+            else:
+                self._write(event, names)  # type: ignore[arg-type]
 
     def _call(self, call: cst.Call, names, env, cls, depth) -> None:
         func = call.func
@@ -737,16 +741,6 @@ def _walk_targets(stmt: cst.For) -> Set[str]:
     if not (isinstance(it, cst.Call) and exprs.method_name(it) in torch_api.WALK_WORDS):
         return set()
     return {name.split(".", 1)[0] for name in exprs.names_in(stmt.target)}
-
-
-def _headers(stmt) -> Iterator[cst.CSTNode]:
-    if isinstance(stmt, (cst.For,)):
-        yield stmt.iter
-    elif isinstance(stmt, cst.While):
-        yield stmt.test
-    elif isinstance(stmt, cst.With):
-        for item in stmt.items:
-            yield item.item
 
 
 def _bodies(stmt) -> Iterator[object]:
