@@ -323,3 +323,24 @@ def test_assert_learnable_with_a_factory_checks_il103_without_warning():
         with pytest.raises(AssertionError, match="IL103 init-touched-nothing"):
             assert_learnable(lambda: lenet.LeNet(1), torch.randn(2, 1, 32, 32))
         assert assert_learnable(Block, torch.randn(2, 8)).init_recorded
+
+
+def test_each_step_sees_fresh_random_inputs_and_kept_inputs_stay():
+    """A constant ReLU layer lives or dies with its few samples: one batch of 4 misses every unit 1 time in 16."""
+    seen = []
+
+    class Recording(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x):
+            seen.append(x.clone())
+            return self.fc(x)
+
+    check(Recording, input_shapes=["4,3"])
+    assert len(seen) == 3 and not torch.equal(seen[0], seen[1]) and not torch.equal(seen[1], seen[2])
+    seen.clear()
+    given = torch.randn(4, 3)
+    check(Recording, given, randomize_inputs=False)
+    assert all(torch.equal(x, given) for x in seen)

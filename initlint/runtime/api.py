@@ -113,21 +113,26 @@ def probe_built(
     generator = torch.Generator().manual_seed(seed)
     examples = example_inputs or built.examples or ()
     forward_kwargs = {k: v.to(target) if isinstance(v, torch.Tensor) else v for k, v in (input_kwargs or built.example_kwargs or {}).items()}
+    redraw: Optional[Callable[[], Sequence[Any]]] = None  # fresh random inputs for each later step
     if examples:
-        inputs = shapes.randomize(examples, target, generator, keep) if randomize_inputs else tuple(
-            e.to(target) if isinstance(e, torch.Tensor) else e for e in examples
-        )
+        if randomize_inputs:
+            inputs = shapes.randomize(examples, target, generator, keep)
+            redraw = lambda: shapes.randomize(examples, target, generator, keep)  # noqa: E731
+        else:
+            inputs = tuple(e.to(target) if isinstance(e, torch.Tensor) else e for e in examples)
     elif input_shapes:
         specs = [s if isinstance(s, InputSpec) else parse_shape(s) for s in input_shapes]
         inputs = shapes.make(specs, module, target, generator)
+        redraw = lambda: shapes.make(specs, module, target, generator)  # noqa: E731
     elif forward_kwargs:
         inputs = ()
     else:
         phase("inferring the input shape (forward on trial inputs)")
-        inputs, _ = shapes.infer(module, target, generator, built.label)
+        inputs, inferred = shapes.infer(module, target, generator, built.label)
+        redraw = lambda: shapes.make(inferred, module, target, generator)  # noqa: E731
     shared = structure.shared_modules(module)
     phase("probing")
-    outcome = probe.run(module, inputs, steps=steps, lr=lr, seed=seed, kwargs=forward_kwargs)
+    outcome = probe.run(module, inputs, steps=steps, lr=lr, seed=seed, kwargs=forward_kwargs, redraw=redraw)
     described = shapes.describe(inputs) + [f"{k}={d}" for k, d in zip(forward_kwargs, shapes.describe(list(forward_kwargs.values())))]
     return Report(
         model=type(module).__name__,
@@ -144,11 +149,12 @@ def probe_built(
 
 
 def construction_report(built: loader.Built, error: str) -> Report:
-    """What is known without the probe (IL103, IL106, IL107) when forward could not be run: `error` says why."""
+    """What is known without the probe (IL103, IL106, IL107): when forward could not be run, `error`
+    says why; empty when the probe was not needed."""
     return Report(
         model=type(built.model).__name__, steps=0, device="cpu",
         findings=built.construction + structure.shared_modules(built.model),
-        init_routines=built.routines, notes=(f"not probed: {error}",), init_recorded=built.recorded,
+        init_routines=built.routines, notes=(f"not probed: {error}",) if error else (), init_recorded=built.recorded,
     )
 
 

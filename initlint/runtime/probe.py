@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -57,10 +57,14 @@ class Outcome:
     steps: int
 
 
-def run(model: nn.Module, inputs: Sequence[Any], *, steps: int = 3, lr: float = 0.01, seed: int = 0, kwargs: Optional[Dict[str, Any]] = None) -> Outcome:
+def run(model: nn.Module, inputs: Sequence[Any], *, steps: int = 3, lr: float = 0.01, seed: int = 0, kwargs: Optional[Dict[str, Any]] = None,
+        redraw: Optional[Callable[[], Sequence[Any]]] = None) -> Outcome:
     """Train `model` in place for `steps` SGD steps on random cotangents and judge its parameters.
 
-    The caller owns `model` (pass a copy to keep the original untouched).
+    The caller owns `model` (pass a copy to keep the original untouched). `redraw` gives fresh
+    random inputs for each step after the first: a ReLU unit that no sample of one small batch
+    happens to switch on is not dead, and units of a constant layer share that fate (a batch of 4
+    misses them all one time in 16), so each step sees new samples; inputs kept as given stay.
     """
     kwargs = kwargs or {}
     noise = torch.Generator().manual_seed(seed)
@@ -86,6 +90,8 @@ def run(model: nn.Module, inputs: Sequence[Any], *, steps: int = 3, lr: float = 
         for step in range(steps):
             for _, p in params:
                 p.grad = None
+            if step and redraw is not None:
+                inputs = redraw()
             loss = _cotangent_loss(model(*inputs, **kwargs), noise)
             if step < 2:
                 leaves.collect(loss, step)  # before backward: their gradients are restored afterwards

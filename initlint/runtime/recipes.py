@@ -335,7 +335,8 @@ class Planner:
 
     def _suggest_class(self, qualname: str, row: int) -> str:
         tests, params, alias = self._branch(qualname, row)
-        values = guards.solve(tests, {p.name: p for p in params}, alias)
+        solved = guards.solve(tests, {p.name: p for p in params}, alias)
+        values = {k: v for k, v in solved.items() if not any(p.name == k and p.literal_default and p.default == v for p in params)}
         for p in params:
             if not p.has_default and p.name not in values:
                 values[p.name] = _placeholder(p)

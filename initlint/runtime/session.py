@@ -100,7 +100,6 @@ class _Context:
         mine = {site: self.sites[site] for site in recipe["sites"] if site in self.sites}
         if self.module is None:
             return {"status": "error", "error": f"the file could not be imported: {self.import_error}", "hits": {}}
-        made: Optional[_Made] = None
         try:
             made = self._make(recipe)
         except RecipeError as error:
@@ -167,7 +166,7 @@ class _Context:
         restore = _watch_init(wanted, records) if isinstance(wanted, type) else (lambda: None)
         first: List[Tuple[nn.Module, Tuple[Any, ...]]] = []
         handle = torch.nn.modules.module.register_module_forward_pre_hook(_stopper(first))
-        argv, sys.argv = sys.argv, [self.module.__file__ or "model.py"]
+        argv, sys.argv = sys.argv, [self.module.__file__ or "model.py"]  # argparse takes its defaults
         raised = None
         self.channel.phase(f"running {recipe['label']}")
         self.watcher.capture(code)

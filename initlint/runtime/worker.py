@@ -192,6 +192,10 @@ def main(argv: List[str]) -> None:
         if request.get("threads"):
             torch.set_num_threads(int(request["threads"]))
         _limit_resources(request.get("memory_limit_mb"))  # after torch: its import alone maps ~0.5 GB
+        # The user's file sees itself run with no arguments: argparse at module level takes its
+        # defaults instead of choking on the worker's own arguments.
+        target = request.get("target") or {}
+        sys.argv = [target.get("path") or target.get("module") or "model.py"]
         if request.get("mode") == "discover":
             _discover(channel, request)
         elif request.get("mode") == "recipes":
