@@ -344,3 +344,15 @@ def test_each_step_sees_fresh_random_inputs_and_kept_inputs_stay():
     given = torch.randn(4, 3)
     check(Recording, given, randomize_inputs=False)
     assert all(torch.equal(x, given) for x in seen)
+
+
+def test_the_canary_leaves_torchscript_and_the_torch_namespace_alone():
+    """A function mode sees torch.empty: nothing in `torch` is replaced for TorchScript to trip on."""
+    from initlint.runtime.canary import Canary
+
+    with Canary(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.script is deprecated, still used
+        empty = torch.empty
+        scripted = torch.jit.script(Block())
+        assert scripted(torch.randn(2, 8)).shape == (2, 8)
+    assert empty is torch.empty and not hasattr(empty, "__wrapped__")

@@ -2,8 +2,10 @@
 
 While a module is built (and, in the worker, while the file's own code runs), every allocation
 that leaves memory uninitialised is filled with a canary: a NaN whose payload no arithmetic
-produces. `torch.empty`, `empty_like`, `empty_strided`, `Tensor.new_empty`, `Tensor.new(n, m)`,
-`torch.Tensor(n, m)` and the legacy `torch.FloatTensor(n, m)` family are covered. Any write at all
+produces. `torch.empty`, `empty_like`, `empty_strided`, `Tensor.new_empty`, `Tensor.new(n, m)`
+(seen through a torch function mode, torch's own calls included), `torch.Tensor(n, m)` and the
+legacy `torch.FloatTensor(n, m)` family (which no mode sees: `Tensor.__new__` and the legacy
+names are replaced while the canary is on) are covered. Any write at all
 replaces the canary: `nn.init.*`, in-place methods, indexing, `out=` arguments, `copy_`,
 `load_state_dict`, C++ kernels. A parameter whose every entry still holds the canary after
 construction was reached by no write: that is IL107, whatever path the writes would have taken
@@ -16,10 +18,11 @@ anyway; a model that does read them sees NaN, which the probe reports as a non-f
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from initlint.runtime.results import Finding, uninitialised_finding
 
@@ -31,6 +34,11 @@ _PATTERNS: Dict[torch.dtype, Tuple[torch.dtype, int]] = {
     torch.bfloat16: (torch.int16, 0x7FDA),
 }
 _LEGACY = ("FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor")
+# Functions (seen through the function mode) that return memory nothing has written yet.
+_UNINITIALISED = {
+    "empty": "torch.empty", "empty_like": "torch.empty_like", "empty_strided": "torch.empty_strided",
+    "new_empty": "Tensor.new_empty", "new_empty_strided": "Tensor.new_empty_strided",
+}
 # Writing the canary commits the memory: a preallocated buffer of gigabytes that the code never
 # writes would then be paid for in full. Larger allocations are left alone (and not checked).
 LARGEST = 1 << 28
@@ -66,13 +74,22 @@ def _fill(tensor: Any, allocator: str) -> Any:
     return tensor
 
 
-def _wrap(function: Callable, allocator: str) -> Callable:
-    def allocate(*args: Any, **kwargs: Any) -> Any:
-        return _fill(function(*args, **kwargs), allocator)
+class _Allocations(TorchFunctionMode):
+    """Sees every torch call while the canary is on, and fills what the uninitialised allocators return.
 
-    allocate.__wrapped__ = function  # type: ignore[attr-defined]
-    allocate.__name__ = getattr(function, "__name__", allocator)
-    return allocate
+    A function mode rather than patched `torch.empty` & co.: torch's own code (nn.Linear allocates
+    with torch.empty) is covered alike, nothing in the `torch` namespace changes (TorchScript
+    resolving `torch.empty` inside the user's code still finds the builtin), and `from torch
+    import empty` binds the real function."""
+
+    def __torch_function__(self, func: Any, types: Any, args: Tuple[Any, ...] = (), kwargs: Optional[Dict[str, Any]] = None) -> Any:
+        made = func(*args, **(kwargs or {}))
+        name = getattr(func, "__name__", "")
+        if name in _UNINITIALISED:
+            return _fill(made, _UNINITIALISED[name])
+        if name == "new" and _sizes_only(tuple(args[1:])):  # the legacy x.new(2, 3); x.new([1, 2]) is data
+            return _fill(made, _spelled("Tensor.new", tuple(args[1:])))
+        return made
 
 
 def _sizes_only(args: Tuple[Any, ...]) -> bool:
@@ -90,14 +107,6 @@ def _spelled(name: str, args: Tuple[Any, ...]) -> str:
 def _tensor_new(cls: type, *args: Any, **kwargs: Any) -> Any:
     made = torch._C.TensorBase.__new__(cls, *args, **kwargs)
     return _fill(made, _spelled("torch.Tensor", args)) if _sizes_only(args) else made
-
-
-def _legacy_new(original: Callable) -> Callable:
-    def new(self: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
-        made = original(self, *args, **kwargs)
-        return _fill(made, _spelled("Tensor.new", args)) if _sizes_only(args) else made
-
-    return new
 
 
 class _LegacyType(type):
@@ -118,13 +127,7 @@ class _LegacyType(type):
 
 
 def _install() -> None:
-    for name in ("empty", "empty_like", "empty_strided"):
-        _saved[(torch, name)] = getattr(torch, name)
-        setattr(torch, name, _wrap(getattr(torch, name), f"torch.{name}"))
-    _saved[(torch.Tensor, "new_empty")] = torch.Tensor.__dict__.get("new_empty")
-    torch.Tensor.new_empty = _wrap(torch.Tensor.new_empty, "Tensor.new_empty")  # type: ignore[method-assign]
-    _saved[(torch.Tensor, "new")] = torch.Tensor.__dict__.get("new")
-    torch.Tensor.new = _legacy_new(torch.Tensor.new)  # type: ignore[method-assign]
+    # The constructors a function mode does not see: torch.Tensor(2, 3) and torch.FloatTensor(2, 3).
     _saved[(torch.Tensor, "__new__")] = torch.Tensor.__dict__.get("__new__")
     torch.Tensor.__new__ = _tensor_new  # type: ignore[assignment]
     for name in _LEGACY:
@@ -146,17 +149,25 @@ def _uninstall() -> None:
 class Canary:
     """Context manager: uninitialised allocations made inside are filled with the canary."""
 
+    def __init__(self) -> None:
+        self._mode: Optional[_Allocations] = None
+
     def __enter__(self) -> "Canary":
         global _active
         if not _active:
             _origin.clear()
             _install()
+            self._mode = _Allocations()
+            self._mode.__enter__()
         _active += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
         global _active
         _active -= 1
+        if self._mode is not None:
+            self._mode.__exit__(None, None, None)
+            self._mode = None
         if not _active:
             _uninstall()
 

@@ -108,19 +108,29 @@ def _tie(context: Context) -> str:
     stats = context.stats()
     wide = [s for s in stats if s.units is None or s.units > 1]  # a one-unit layer has no twin to tell apart
     for stat in (wide or stats)[:3]:
-        if stat.units is None or stat.weight_distinct_at_init is None:
-            reasons.append(stat.describe())
-        elif stat.weight_distinct_at_init == stat.units:
-            reasons.append(f"{stat.name}: its {stat.units} units are not identical at init: the constant did not last until training (a later init overwrote it?)")
-        elif stat.distinct_at_init == stat.units:
-            reasons.append(f"{stat.name}: {stat.weight_distinct_at_init} distinct of {stat.units} by their weights at init, but the random bias tells every unit apart")
-        elif stat.distinct == stat.units:
-            step = f"from step {stat.split_step}" if stat.split_step is not None else "during the steps"
-            reasons.append(f"{stat.name}: identical at init ({stat.distinct_at_init} distinct of {stat.units}), but their gradients differ {step}: a random neighbour (the next layer, the loss, or the inputs) breaks the tie")
-        else:
-            reasons.append(stat.describe())
+        reasons.append(_apart(stat, context.report.steps))
     what = "; ".join(reasons) or "no parameter named on this line was found in the module"
     return f"{what} [built as {context.built}; {context.report.steps} SGD steps]"
+
+
+def _apart(stat: ParameterStat, steps: int) -> str:
+    """`fc1.weight: 1 distinct of 16 by their weights at init, but the random bias tells every unit apart`."""
+    units, weights, start = stat.units, stat.weight_distinct_at_init, stat.distinct_at_init
+    if units is None or weights is None or start is None:
+        return stat.describe()
+    if weights == units:
+        return f"{stat.name}: its {units} units are not identical at init: the constant did not last until training (a later init overwrote it?)"
+    parts = [f"{stat.name}: {weights} distinct of {units} by their weights at init"]
+    if start > weights:
+        parts.append("but the random bias tells every unit apart" if start == units else f"the random bias tells {start} apart")
+    if stat.distinct > start:
+        when = f" from step {stat.split_step}" if stat.split_step is not None else ""
+        rest = "the rest" if start > weights else "them"
+        parts.append(f"and their gradients tell {rest} apart{when} ({stat.distinct} distinct after {steps} steps): "
+                     "a random neighbour (the next layer, the loss, or the inputs) breaks the tie")
+    elif start < units:
+        return stat.describe()
+    return ", ".join(parts)
 
 
 def _lasting(code: str, instead: str, kind: str, why: str) -> Callable[[Context], Verdict]:
