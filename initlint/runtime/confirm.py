@@ -88,8 +88,8 @@ def confirm(
     def one(job: _FileJob) -> None:
         shown.start(job.label)
         _run(job, options, timeout)
-        for d, plan, line in zip(job.diagnostics, job.plans, job.lines):
-            verdicts[id(d)] = _verdict(job, d, plan, line)
+        for number, (d, plan, line) in enumerate(zip(job.diagnostics, job.plans, job.lines)):
+            verdicts[id(d)] = _verdict(job, f"s{number}", d, plan, line)
         shown.end(job.label, [verdicts[id(d)] for d in job.diagnostics])
 
     with shown:
@@ -175,9 +175,8 @@ def _built(recipe: Recipe, outcome: Dict[str, Any]) -> str:
     return recipe.label
 
 
-def _verdict(job: _FileJob, diagnostic: Diagnostic, plan: SitePlan, line: str) -> Verdict:
-    """The verdict on one finding: from the first recipe that ran its site and could be measured."""
-    site = f"s{job.diagnostics.index(diagnostic)}"
+def _verdict(job: _FileJob, site: str, diagnostic: Diagnostic, plan: SitePlan, line: str) -> Verdict:
+    """The verdict on one finding (site `site` of the job): from the first recipe that ran its site and could be measured."""
     claim = CLAIMS[diagnostic.code]
     where = f"line {plan.rows[0]}" if len(plan.rows) == 1 else f"lines {plan.rows[0]}-{plan.rows[-1]}"
     tried: List[str] = []
@@ -191,7 +190,7 @@ def _verdict(job: _FileJob, diagnostic: Diagnostic, plan: SitePlan, line: str) -
             tried.append(f"{recipe.label}{ran}: {outcome.get('error')}")
             continue
         if not (outcome.get("hits") or {}).get(site):
-            raised = f" (it raised {outcome['raised']})" if outcome.get("raised") else ""
+            raised = f" (then: {outcome['raised']})" if outcome.get("raised") else ""
             other = " for another module" if (outcome.get("ran") or {}).get(site) else ""
             tried.append(f"{_built(recipe, outcome)}: {where} did not run{other}{raised}")
             continue

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from initlint.runtime import guards
 
 FUNCTION = (ast.FunctionDef, ast.AsyncFunctionDef)
-_TORCH_MODULES = re.compile(r"^(nn|torch\.nn)\.[A-Z]\w*$")
 _PACKAGE_FILES = 300  # files of the package searched for call sites
 
 
@@ -89,21 +87,6 @@ class FileIndex:
                 chain.append(node)
             body = [s for f in ("body", "orelse", "finalbody") for s in getattr(node, f, []) if isinstance(s, ast.stmt)]
             body += [s for h in getattr(node, "handlers", []) for s in h.body]
-
-    def module_classes(self) -> set:
-        """Names of the classes defined here that derive (directly or through each other) from a torch module."""
-        found: set = set()
-        changed = True
-        while changed:
-            changed = False
-            for name, node in self.classes.items():
-                if name in found:
-                    continue
-                bases = [ast.unparse(b) for b in node.bases]
-                if any(b.split(".")[-1] in ("Module",) or b in found or _TORCH_MODULES.match(b) for b in bases):
-                    found.add(name)
-                    changed = True
-        return found
 
     def init_of(self, qualname: str, seen: Optional[set] = None) -> Optional[ast.FunctionDef]:
         """The `__init__` a class runs: its own, else a base class's defined in this file."""

@@ -98,7 +98,6 @@ class Planner:
     def __init__(self, index: FileIndex, settings: Optional[RuntimeSettings] = None) -> None:
         self.index = index
         self.settings = settings or RuntimeSettings()
-        self.modules = index.module_classes()
         self.rel = display(index.path)
         self._package: Optional[List[Tuple[str, FileIndex]]] = None
 

@@ -187,7 +187,7 @@ class _Context:
         local = self.watcher.captured if name else {k: v for k, v in vars(self.module).items() if before.get(k) is not v}
         model, instance = self._choose(local or {}, first, wanted, recipe, runs)
         if model is None:
-            why = f"; it raised {raised}" if raised else ""
+            why = f"; {raised}" if raised else ""
             raise RecipeError(f"{recipe['label']} built no nn.Module{' ' + wanted.__name__ if wanted is not None else ''} that could be probed{why}")
         if id(model) in records:
             built = loader.watched(model, recipe["label"], records[id(model)][1])
@@ -213,7 +213,7 @@ class _Context:
         return None, lambda: exec(compiled, vars(self.module))
 
     def _choose(self, local: Dict[str, Any], first: List[Tuple[nn.Module, Tuple[Any, ...]]], wanted: Any, recipe: Dict[str, Any], runs: Runs) -> Tuple[Optional[nn.Module], Optional[str]]:
-        """The module a run built: of the wanted class, reaching the sites, first called, in that order."""
+        """The module a run built: of the wanted class, reaching the sites, named on the flagged line, first called."""
         rows = [row for site in recipe["sites"] for row in self.sites.get(site, ())]
         named = [(n, v) for n, v in local.items() if isinstance(v, nn.Module)]
         named += [(None, m) for m, _ in first if all(m is not v for _, v in named)]
@@ -222,7 +222,10 @@ class _Context:
         # Roots only: a layer held by another candidate is part of that one.
         inner = {id(sub) for _, v in named for sub in list(v.modules())[1:]}
         named = [(n, v) for n, v in named if id(v) not in inner]
-        ranked = sorted(named, key=lambda item: (not runs.reached(rows, item[1]), all(m is not item[1] for m, _ in first)))
+        wanted_names = recipe.get("candidates") or ()  # the names on the flagged line of a main block
+        ranked = sorted(named, key=lambda item: (
+            not runs.reached(rows, item[1]), item[0] not in wanted_names, all(m is not item[1] for m, _ in first),
+        ))
         return ranked[0][1] if ranked else None, ranked[0][0] if ranked else None
 
     # --- probing -------------------------------------------------------------------------------
