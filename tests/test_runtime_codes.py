@@ -356,3 +356,18 @@ def test_the_canary_leaves_torchscript_and_the_torch_namespace_alone():
         scripted = torch.jit.script(Block())
         assert scripted(torch.randn(2, 8)).shape == (2, 8)
     assert empty is torch.empty and not hasattr(empty, "__wrapped__")
+
+
+def test_an_argument_feeds_the_innermost_layer_that_takes_it():
+    class Nested(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(16, 32)
+            self.c = nn.Linear(32, 8)
+            self.b = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x, image):
+            h = torch.tanh(self.c(torch.tanh(self.a(x))))
+            return h, self.b(image)
+
+    assert check(Nested).input_shapes == ("4x16 float32", "4x3x32x32 float32")

@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("torch")
 
 from click.testing import CliRunner
+from conftest import BAD_SCRIPT
 
 from initlint.diagnostic import Diagnostic, Location
 from initlint.runtime import confirm as confirm_module
@@ -190,8 +191,7 @@ def _check(monkeypatch, tmp_path, note):
     """Run `initlint check --runtime` on a file with one finding whose runtime verdict is `note`."""
     from initlint import cli
 
-    source = "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 4)\n        nn.init.constant_(self.fc.weight, 0.5)\n"
-    (tmp_path / "model.py").write_text(source)
+    (tmp_path / "model.py").write_text(BAD_SCRIPT)  # one static finding
     (tmp_path / "pyproject.toml").write_text("[tool.initlint]\n")
 
     def fake(diagnostics, **options):
@@ -200,7 +200,9 @@ def _check(monkeypatch, tmp_path, note):
 
     monkeypatch.setattr(confirm_module, "confirm", fake)
     monkeypatch.chdir(tmp_path)
-    return CliRunner().invoke(cli.main, ["check", "--runtime", "--no-cache", "-q", "model.py"])
+    result = CliRunner().invoke(cli.main, ["check", "--runtime", "--no-cache", "-q", "model.py"])
+    assert note in result.output  # the finding was there, and was judged
+    return result
 
 
 def test_a_refuted_finding_does_not_fail_the_run(monkeypatch, tmp_path):

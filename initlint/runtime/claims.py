@@ -58,11 +58,18 @@ class Context:
     built: str  # how the module was built, for the verdict: `LeNet(in_channels=1)`
 
     def related(self) -> Tuple[List[str], bool]:
-        """Names of parameters (and places) the flagged line names, and whether it named any."""
-        chains = [m.group(1)[1:].split(".") for m in _CHAIN.finditer(self.line)]
+        """Names of parameters (and places) the finding is about, and whether any were named.
+
+        The subject the message names as the units that are tied (`the units of self.fc2 that it
+        reads`, for a constant layer whose equal columns tie the layer before it) wins; else the
+        flagged line's attribute chains."""
         params = {p.name for p in self.report.parameters}
-        names = [p.name for p in self.report.parameters] + [f.parameter for f in self.report.findings]
-        related = [n for n in dict.fromkeys(names) if any(_matches(c, n, place=n not in params) for c in chains)]
+        names = list(dict.fromkeys([p.name for p in self.report.parameters] + [f.parameter for f in self.report.findings]))
+        subjects = [m.group(1).split(".") for m in _SUBJECT.finditer(self.diagnostic.message)]
+        related = [n for n in names if n in params and any(_matches(c, n, module=True) for c in subjects)]
+        if not related:
+            chains = [m.group(1)[1:].split(".") for m in _CHAIN.finditer(self.line)]
+            related = [n for n in names if any(_matches(c, n, place=n not in params) for c in chains)]
         return (related, True) if related else ([p.name for p in self.report.parameters], False)
 
     def findings(self, *codes: str) -> List[Finding]:
@@ -78,18 +85,23 @@ class Context:
 
 
 _CHAIN = re.compile(r"\b[A-Za-z_]\w*((?:\.[A-Za-z_]\w*)+)")
+# The layer whose units a symmetry claim is about, as the static messages name it.
+_SUBJECT = re.compile(r"\bunits of (?:self\.)?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
 
 
-def _matches(chain: List[str], name: str, place: bool = False) -> bool:
+def _matches(chain: List[str], name: str, place: bool = False, module: bool = False) -> bool:
     """Whether an attribute chain of the line (`fc1.weight.data`, `m.weight`, `self.layers`) names a parameter or place.
 
     The chain's leading parts must equal the name's trailing parts (`m.weight` names every
     `*.weight`; `self.fc1.weight` names `fc1.weight` and `blocks.0.fc1.weight`, never
     `fc1.bias`). A place that a finding names (IL105's `layers[0].weight`, IL106's `blocks.0`) is
-    also named by its container (`self.layers.append(...)` names `layers[0].weight`)."""
+    also named by its container (`self.layers.append(...)` names `layers[0].weight`). A `module`
+    chain (a message's `units of self.fc2`) names the parameters of that module (`fc2.weight`)."""
     parts = name.replace("[", ".").replace("]", "").replace("'", "").split(".")
     for k in range(min(len(chain), len(parts)), 0, -1):
         if chain[:k] == parts[-k:] or (place and chain[:k] == parts[:k]):
+            return True
+        if module and k < len(parts) and chain[-k:] == parts[-k - 1:-1] and len(chain) == k:
             return True
     return False
 

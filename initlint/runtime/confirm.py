@@ -82,7 +82,7 @@ def confirm(
         else:
             work.append(job)
     workers = jobs or isolate.default_workers(len(work), device)
-    options = {"device": device, "steps": steps, "threads": isolate.threads_per_worker(workers)}
+    options = {"device": device, "steps": steps, "seed": 0, "threads": isolate.threads_per_worker(workers)}
     shown = Progress(enabled=progress, describe=describe_file, total=len(work))
 
     def one(job: _FileJob) -> None:

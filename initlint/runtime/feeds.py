@@ -38,7 +38,7 @@ def first_layers(model: nn.Module, names: List[str]) -> Dict[str, nn.Module]:
             layer = _layer(model, call.func)
             if layer is None:
                 continue
-            used = {n.id for arg in call.args for n in ast.walk(arg) if isinstance(n, ast.Name)}
+            used = {n for arg in call.args for n in _direct_names(model, arg)}
             for name, aliases in derived.items():
                 if name not in found and used & aliases:
                     found[name] = layer
@@ -48,6 +48,19 @@ def first_layers(model: nn.Module, names: List[str]) -> Dict[str, nn.Module]:
                 if used & aliases:
                     aliases.update(t.id for target in node.targets for t in ast.walk(target) if isinstance(t, ast.Name))
     return found
+
+
+def _direct_names(model: nn.Module, node: ast.AST) -> Set[str]:
+    """Names an argument reads without first going through another layer: in
+    `self.c(torch.tanh(self.a(x)))`, x feeds a, not c."""
+    if isinstance(node, ast.Name):
+        return {node.id}
+    if isinstance(node, ast.Call) and _layer(model, node.func) is not None:
+        return set()
+    names: Set[str] = set()
+    for child in ast.iter_child_nodes(node):
+        names |= _direct_names(model, child)
+    return names
 
 
 def _forward_ast(model: nn.Module) -> Optional[ast.FunctionDef]:

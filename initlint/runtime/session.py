@@ -126,12 +126,21 @@ class _Context:
 
     # --- making the module -------------------------------------------------------------------
 
+    def _resolve(self, name: str) -> Any:
+        """A name of the file; when the file stopped importing before defining it, that is the reason given."""
+        try:
+            return loader.resolve(self.module, name)
+        except loader.BuildError:
+            if self.import_error:
+                raise RecipeError(f"{name} is not defined: importing the file stopped early ({self.import_error})") from None
+            raise
+
     def _make(self, recipe: Dict[str, Any]) -> "_Made":
         kind = recipe["kind"]
         if kind == "instance":
             return self._instance(recipe)
         if kind in ("build", "call"):
-            value = loader.resolve(self.module, recipe["name"])
+            value = self._resolve(recipe["name"])
             args = tuple(ast.literal_eval(a) for a in recipe.get("args", ()))
             kwargs = {k: ast.literal_eval(v) for k, v in recipe.get("kwargs", ())}
             self.channel.phase(f"building {recipe['label']}")
@@ -159,7 +168,7 @@ class _Context:
 
     def _run(self, recipe: Dict[str, Any]) -> "_Made":
         name = recipe["name"]
-        wanted = loader.resolve(self.module, recipe["capture"]) if recipe.get("capture") else None
+        wanted = self._resolve(recipe["capture"]) if recipe.get("capture") else None
         code, call = self._code(name)
         before = dict(vars(self.module))
         records: Dict[int, Tuple[nn.Module, Recorder]] = {}
@@ -200,7 +209,7 @@ class _Context:
     def _code(self, name: str) -> Tuple[Any, Callable[[], Any]]:
         """(code object to capture the locals of, a call that runs it): a function, or the main block."""
         if name:
-            function = loader.resolve(self.module, name)
+            function = self._resolve(name)
             if not callable(function) or not hasattr(function, "__code__"):
                 raise RecipeError(f"{name} is not a function")
             return function.__code__, function

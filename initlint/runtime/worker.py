@@ -191,6 +191,7 @@ def main(argv: List[str]) -> None:
 
         if request.get("threads"):
             torch.set_num_threads(int(request["threads"]))
+        torch.manual_seed(int(request.get("seed", 0)))  # the model's own random init: the same verdict on every run
         _limit_resources(request.get("memory_limit_mb"))  # after torch: its import alone maps ~0.5 GB
         # The user's file sees itself run with no arguments: argparse at module level takes its
         # defaults instead of choking on the worker's own arguments.
