@@ -371,3 +371,24 @@ def test_an_argument_feeds_the_innermost_layer_that_takes_it():
             return h, self.b(image)
 
     assert check(Nested).input_shapes == ("4x16 float32", "4x3x32x32 float32")
+
+
+def test_a_large_allocation_is_judged_on_its_marks():
+    """Above 65,536 entries only 4,096 spread marks carry the canary: an init clears them all, a few
+    stray writes leave the matrix reported (it is still almost all garbage)."""
+
+    class Large(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.untouched = nn.Parameter(torch.empty(512, 512))
+            self.touched = nn.Parameter(torch.empty(512, 512))
+            self.initialised = nn.Parameter(torch.empty(512, 512))
+            with torch.no_grad():
+                self.touched[0, 1] = 1.0  # between two marks
+            nn.init.xavier_uniform_(self.initialised)
+
+        def forward(self, x):
+            return x @ self.untouched + x @ self.touched + x @ self.initialised
+
+    found = {f.parameter for f in check(Large, input_shapes=["2,512"]).by_code("IL107")}
+    assert found == {"untouched", "touched"}

@@ -12,7 +12,10 @@ construction was reached by no write: that is IL107, whatever path the writes wo
 (tracking the writes themselves would miss `out=` and C++ paths).
 
 Scaling untouched memory (`torch.empty(n).mul_(0.1)`) keeps the payload on the usual hardware,
-and is reported too: scaled garbage is garbage. The canary replaces bytes the code must not read
+and is reported too: scaled garbage is garbage. A large allocation is marked at 4,096 evenly spread
+entries only (see MARKS), so marking costs nothing that matters even for gigabytes; a write that
+reaches none of them (a handful of entries of a big matrix) leaves it reported, as it should:
+it is still almost all garbage. The canary replaces bytes the code must not read
 anyway; a model that does read them sees NaN, which the probe reports as a non-finite output.
 """
 
@@ -39,9 +42,11 @@ _UNINITIALISED = {
     "empty": "torch.empty", "empty_like": "torch.empty_like", "empty_strided": "torch.empty_strided",
     "new_empty": "Tensor.new_empty", "new_empty_strided": "Tensor.new_empty_strided",
 }
-# Writing the canary commits the memory: a preallocated buffer of gigabytes that the code never
-# writes would then be paid for in full. Larger allocations are left alone (and not checked).
-LARGEST = 1 << 28
+# A large allocation is marked at MARKS evenly spread entries, not all: filling it whole would
+# commit its memory (a preallocated buffer of gigabytes that the code never writes would be paid
+# for in full) and cost a pass over it. Any init writes every entry, so it clears the marks alike.
+MARKS = 4096
+_WHOLE = 1 << 16  # up to this many entries, every one is marked
 
 _active = 0
 _saved: Dict[Tuple[Any, str], Any] = {}
@@ -50,11 +55,19 @@ _origin: Dict[int, str] = {}  # storage address -> the allocator that made it (f
 
 def _pattern(tensor: torch.Tensor) -> Optional[Tuple[torch.Tensor, torch.dtype, int]]:
     """(real view, integer dtype, pattern) for a tensor the canary applies to, else None."""
-    if tensor.device.type == "meta" or not tensor.numel() or tensor.numel() > LARGEST:
+    if tensor.device.type == "meta" or not tensor.numel():
         return None
     view = torch.view_as_real(tensor) if tensor.is_complex() else tensor
     found = _PATTERNS.get(view.dtype)
     return (view, *found) if found else None
+
+
+def _marks(view: torch.Tensor, integer: torch.dtype) -> torch.Tensor:
+    """The entries that carry the canary: all of a small or non-contiguous tensor, else MARKS spread evenly."""
+    bits = view.view(integer)
+    if bits.numel() <= _WHOLE or not bits.is_contiguous():
+        return bits
+    return bits.reshape(-1)[:: bits.numel() // MARKS]
 
 
 def _fill(tensor: Any, allocator: str) -> Any:
@@ -66,7 +79,7 @@ def _fill(tensor: Any, allocator: str) -> Any:
         return tensor
     view, integer, pattern = found
     with torch.no_grad():
-        torch._C.TensorBase.fill_(view.view(integer), pattern)  # the untraced original, never a wrapper
+        torch._C.TensorBase.fill_(_marks(view, integer), pattern)  # the untraced original, never a wrapper
     try:
         _origin[tensor.untyped_storage().data_ptr()] = allocator
     except RuntimeError:
@@ -173,7 +186,7 @@ class Canary:
 
 
 def untouched(model: nn.Module, label: str) -> Tuple[Finding, ...]:
-    """IL107 for every parameter of `model` whose entries all still hold the canary."""
+    """IL107 for every parameter of `model` whose marked entries all still hold the canary."""
     findings: List[Finding] = []
     for name, param in model.named_parameters():
         if isinstance(param, nn.parameter.UninitializedParameter):
@@ -182,7 +195,7 @@ def untouched(model: nn.Module, label: str) -> Tuple[Finding, ...]:
         if found is None:
             continue
         view, integer, pattern = found
-        if bool((view.view(integer) == pattern).all()):
+        if bool((_marks(view, integer) == pattern).all()):
             try:
                 allocator = _origin.get(param.untyped_storage().data_ptr(), "torch.empty")
             except RuntimeError:
