@@ -339,3 +339,16 @@ def relative(path: str, root: str) -> str:
         rel = absolute[len(prefix):]
         return rel.replace(os.sep, "/") if os.sep != "/" else rel
     return Path(path).as_posix()
+
+
+# --- [tool.initlint.runtime]: read here, validated by initlint.runtime.settings ----------------
+# Kept apart from Settings on purpose: only the runtime mode reads it, and it needs no rule codes.
+
+
+def runtime_table(config: Optional[Path], start: Path) -> Tuple[Dict[str, Any], Optional[Path]]:
+    """The raw `runtime` table of the configuration (`config`, else the nearest one to `start`), and its file."""
+    path = Path(os.path.abspath(config)) if config is not None else find_config(start)
+    if path is None:
+        return {}, None
+    found = config_files.read(path, explicit=config is not None)
+    return dict(found.table.get("runtime", {})) if found is not None else {}, path

@@ -125,6 +125,7 @@ WRONG_TYPES = {
     "lint-tests": ("'on'", "must be true or false, not a string"),
     "jobs": ("-1", "must be a non-negative integer, not -1"),
     "cache-dir": ("[]", "must be a string, not an array"),
+    "runtime": ("3", "must be a table, not an integer"),  # its contents: tests/test_runtime_settings.py
 }
 
 

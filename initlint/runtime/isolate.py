@@ -54,6 +54,7 @@ class Result:
     output: str = ""  # the tail of the worker's stdout+stderr
     classes: Optional[List[Dict[str, Any]]] = None  # discovery mode
     seconds: float = 0.0
+    data: Optional[Dict[str, Any]] = None  # the worker's whole result document (the recipes mode reads it)
 
 
 def _signal_name(number: int) -> str:
@@ -156,6 +157,7 @@ def _wait(process: subprocess.Popen, result_path: str, timeout: float, stop: Opt
     """
     started = time.monotonic()
     deadline: Optional[float] = None
+    progress = None
     while True:
         if stop is not None and stop.is_set():
             _kill_group(process.pid)
@@ -167,8 +169,12 @@ def _wait(process: subprocess.Popen, result_path: str, timeout: float, stop: Opt
         except subprocess.TimeoutExpired:
             pass
         now = time.monotonic()
-        if deadline is None and _read(result_path).get("phase") not in PREAMBLE:
+        data = _read(result_path)
+        if deadline is None and data.get("phase") not in PREAMBLE:
             deadline = now + timeout
+        if deadline is not None and data.get("progress") != progress:
+            # A worker running several recipes reports each one done: each gets the whole timeout.
+            progress, deadline = data.get("progress"), now + timeout
         if now >= (deadline if deadline is not None else started + IMPORT_ALLOWANCE + timeout):
             _kill_group(process.pid)
             return process.wait(), True
@@ -186,11 +192,11 @@ def _describe(label: str, data: Dict[str, Any], code: int, timed_out: bool, time
     phase = data.get("phase", "starting")
     common: Dict[str, Any] = {
         "label": label, "phase": phase, "name": data.get("label"), "instance": data.get("instance"),
-        "path": data.get("path"), "line": data.get("line"), "output": output, "seconds": seconds,
+        "path": data.get("path"), "line": data.get("line"), "output": output, "seconds": seconds, "data": data,
+        "report": Report.from_dict(data["report"]) if data.get("report") else None,
     }
     if data.get("status") == "ok":
-        report = Report.from_dict(data["report"]) if data.get("report") else None
-        return Result(status="ok", report=report, classes=data.get("classes"), **common)
+        return Result(status="ok", classes=data.get("classes"), **common)
     if data.get("status") == "error":
         error = data.get("error") or {}
         kind = error.get("kind")
@@ -214,16 +220,28 @@ def _describe(label: str, data: Dict[str, Any], code: int, timed_out: bool, time
     return Result(status="crash", kind="exit", error=text, **common)
 
 
-def run_many(jobs: Sequence[Any], timeout: float, workers: int) -> List[Result]:
-    """`run` for each (label, request) pair, `workers` at a time, in the order given. An interrupt
-    (it reaches the main thread only) stops the threads, and each kills its worker and whatever
-    that started, before it goes on up."""
-    if workers <= 1 or len(jobs) <= 1:
-        return [run(label, request, timeout) for label, request in jobs]
+def run_many(jobs: Sequence[Any], timeout: float, workers: int, progress: Optional[Any] = None) -> List[Result]:
+    """`run` for each (label, request) pair, `workers` at a time, in the order given.
+
+    `progress` (see `initlint.runtime.progress`) hears of each job as it starts and ends. An
+    interrupt (it reaches the main thread only) stops the threads, and each kills its worker and
+    whatever that started, before it goes on up.
+    """
     stop = threading.Event()
+
+    def one(job: Any) -> Result:
+        if progress is not None:
+            progress.start(job[0])
+        result = run(job[0], job[1], timeout, stop)
+        if progress is not None and not stop.is_set():  # (killed by an interrupt: not its failure)
+            progress.end(job[0], result)
+        return result
+
+    if workers <= 1 or len(jobs) <= 1:
+        return [one(job) for job in jobs]
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        return list(pool.map(lambda job: run(job[0], job[1], timeout, stop), jobs))
+        return list(pool.map(one, jobs))
     except BaseException:
         stop.set()
         raise
