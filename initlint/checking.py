@@ -22,6 +22,7 @@ class Outcome:
     diffs: List[str] = field(default_factory=list)
     fixed_codes: Dict[str, Counter] = field(default_factory=dict)  # path -> code -> how many fixed
     settings: Dict[str, Settings] = field(default_factory=dict)  # path -> the settings it was linted with
+    warnings: List[str] = field(default_factory=list)  # problems of the run (the cache), each once
 
     @property
     def broken(self) -> bool:
@@ -48,11 +49,13 @@ def lint(paths: Sequence[str], resolver: Resolver) -> Tuple[list, Outcome]:
     results.sort(key=lambda result: result.path)
     diagnostics: List[Diagnostic] = [file_error(IO_ERROR, path, f"cannot read: {why}") for path, why in found.errors]
     sources: Dict[str, str] = {}
+    warnings: Dict[str, None] = {}
     for result in results:
         diagnostics.extend(result.diagnostics)
         if result.source is not None:
             sources[result.path] = result.source
-    return results, Outcome(diagnostics, sources, settings=settings)
+        warnings.update(dict.fromkeys(result.warnings))  # (each worker process says it once: once here)
+    return results, Outcome(diagnostics, sources, settings=settings, warnings=list(warnings))
 
 
 def run(paths: Sequence[str], resolver: Resolver, *, fix: bool = False, diff: bool = False, unsafe: bool = False) -> Outcome:

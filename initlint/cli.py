@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import click
@@ -105,7 +106,7 @@ def main() -> None:
 @click.option("-w", "--watch", is_flag=True, help="Check again whenever a file changes (Ctrl-C stops).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache of results.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str), default=None, help="Where to keep the cache (default: .initlint_cache in the project root).")
-@click.option("--runtime", "confirm_runtime", is_flag=True, help="Then build each flagged nn.Module (needs torch) and confirm or clear the findings.")
+@click.option("--runtime", "confirm_runtime", is_flag=True, help="Then build each flagged nn.Module the way the file does (needs torch) and confirm or refute each finding; a refuted one does not fail the run.")
 @click.option("--runtime-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True, help="Seconds per module for --runtime.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True, help="Where --runtime builds the modules.")
 def check(paths: Tuple[str, ...], **options: Any) -> None:
@@ -179,19 +180,22 @@ def _check_paths(paths: Sequence[str], resolver: Resolver, opts: _Options) -> in
         click.echo(f"initlint: error: {error}", err=True)
         return EXIT_ERROR
     settings = resolver.globals
+    if not opts.quiet:
+        for warning in outcome.warnings:  # (problems of the run, such as a cache that cannot be written)
+            click.echo(f"initlint: warning: {warning}", err=True)
     if opts.diff:
         _report_diff(outcome.diagnostics, outcome.diffs, outcome.fixed, opts)
         return EXIT_ERROR if outcome.broken else EXIT_FINDINGS if outcome.diffs else EXIT_CLEAN
-    diagnostics = outcome.diagnostics
+    diagnostics = counted = outcome.diagnostics
     if opts.confirm_runtime:
-        diagnostics = sorted(_confirm(diagnostics, opts.runtime_timeout, opts.device), key=Diagnostic.sort_key)
+        diagnostics, counted = _confirm(diagnostics, opts, paths)
     if opts.show_fixes and not opts.silent and outcome.fixed:
         from initlint.catalog import entries
         from initlint.report import fixes
 
         click.echo(fixes.render(outcome.fixed_codes, {e.code: e.name for e in entries()}), err=True)
     _report(diagnostics, settings.format, outcome.sources, opts, outcome.fixed)
-    code = exit_code(diagnostics, opts.exit_zero)
+    code = exit_code(counted, opts.exit_zero)
     if code == EXIT_CLEAN and opts.exit_non_zero_on_fix and outcome.fixed:
         code = EXIT_FINDINGS
     return code
@@ -231,7 +235,7 @@ def _report_diff(diagnostics: Sequence[Diagnostic], diffs: Sequence[str], fixed:
     from initlint import report
 
     if diffs and not opts.silent:
-        _write("".join(diffs), opts.output_file, nl=False)
+        _write(report.printable("".join(diffs)), opts.output_file, nl=False)
     errors = report.render([d for d in diagnostics if d.code in FILE_ERROR_CODES], "concise")
     if errors and not opts.silent:
         click.echo(errors, err=True)
@@ -239,16 +243,30 @@ def _report_diff(diagnostics: Sequence[Diagnostic], diffs: Sequence[str], fixed:
         click.echo(f"Would fix {fixed} problem{'' if fixed == 1 else 's'}." if fixed else "No fixes available.", err=True)
 
 
-def _confirm(diagnostics: List[Diagnostic], timeout: float, device: str) -> List[Diagnostic]:
-    """Runtime confirmation of the static findings (imports and runs user code: only on request)."""
+def _confirm(diagnostics: List[Diagnostic], opts: _Options, paths: Sequence[str]) -> Tuple[List[Diagnostic], List[Diagnostic]]:
+    """Runtime confirmation of the static findings (imports and runs user code: only on request).
+
+    Returns (every diagnostic with its runtime note, sorted; those that count for the exit code):
+    a finding the probe refuted is still shown, but does not fail the run (docs/runtime.md)."""
     from initlint.runtime import INSTALL_HINT, torch_available
 
     if not torch_available():
         click.echo(f"initlint: error: --runtime needs torch. {INSTALL_HINT}", err=True)
         sys.exit(EXIT_ERROR)
+    from initlint.runtime import settings as runtime_settings
+    from initlint.runtime.claims import counts_against_exit
     from initlint.runtime.confirm import confirm
+    from initlint.runtime.spec import UsageError
 
-    return list(confirm(diagnostics, timeout=timeout, device=device))
+    config = next((Path(c) for c in opts.configs if os.path.isfile(c)), None)  # `--config PATH`, not KEY=VALUE
+    try:
+        targets = runtime_settings.load(config, Path(paths[0]) if paths else Path.cwd())
+    except UsageError as error:
+        click.echo(f"initlint: error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    confirmed = sorted(confirm(diagnostics, timeout=opts.runtime_timeout, device=opts.device, settings=targets, progress=not opts.quiet),
+                       key=Diagnostic.sort_key)
+    return confirmed, [d for d in confirmed if counts_against_exit(d)]
 
 
 def use_color(no_color: bool, output_file: Optional[str], stream=None) -> bool:
@@ -306,8 +324,21 @@ def _write(text: str, output_file: Optional[str], nl: bool = True, err: bool = F
         sys.exit(EXIT_ERROR)
     except OSError as error:
         where = output_file or ("stderr" if err else "stdout")
+        if output_file is None:
+            _discard(sys.stderr if err else sys.stdout)
         click.echo(f"initlint: error: cannot write the report to {where}: {error.strerror or error}", err=True)
         sys.exit(EXIT_ERROR)
+
+
+def _discard(stream) -> None:
+    """Point a stream's file descriptor at the null device, so that the text still buffered in it
+    does not fail a second time (with a traceback) when Python flushes it at exit."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # no real descriptor (a test's captured stream)
+        pass
 
 
 def exit_code(diagnostics: Sequence[Diagnostic], exit_zero: bool = False) -> int:
@@ -320,9 +351,20 @@ def exit_code(diagnostics: Sequence[Diagnostic], exit_zero: bool = False) -> int
 
 
 def run() -> None:
-    """The console script (and `python -m initlint`): `main` in a process of its own."""
+    """The console script (and `python -m initlint`): `main` in a process of its own. SIGINT and
+    SIGTERM stop it cleanly (workers ended, no traceback) with exit 130 and 143."""
+    from initlint import interrupt
+
     _tune_gc()
-    main()
+    interrupt.install()
+    try:
+        main()
+    except interrupt.Interrupted as stop:
+        try:
+            click.echo(f"initlint: interrupted ({stop.name})", err=True)
+        except OSError:
+            pass
+        sys.exit(stop.exit_code)
 
 
 def _tune_gc() -> None:

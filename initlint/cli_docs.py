@@ -32,13 +32,15 @@ def rule(code: Optional[str], show_all: bool, fmt: str) -> None:
             click.echo(f"initlint: error: unknown rule {code!r} (known: {known})", err=True)
             sys.exit(EXIT_ERROR)
         chosen = [found]
+    from initlint.cli import _write  # (a full disk: one error line and exit 2, as for a report)
+
     if fmt == "json":
         import json
 
         data = [_rule_json(e) for e in chosen]
-        click.echo(json.dumps(data if show_all else data[0], indent=2))
+        _write(json.dumps(data if show_all else data[0], indent=2), None)
     else:
-        click.echo("\n\n".join(_rule_doc(e) for e in chosen))
+        _write("\n\n".join(_rule_doc(e) for e in chosen), None)
 
 
 @click.command("rules")
@@ -50,16 +52,20 @@ def rules() -> None:
 def _list_codes() -> None:
     from initlint import catalog
 
+    from initlint.cli import _write
+
     entries = catalog.entries()
     width = max(len(e.name) for e in entries)
     family = None
+    lines = []
     for e in entries:
         if e.family != family:
             if family is not None:
-                click.echo("")
+                lines.append("")
             family = e.family
-            click.echo(f"{catalog.FAMILY_TITLES[family]}:")
-        click.echo(f"{e.code}  {e.name.ljust(width)}  {e.summary}")
+            lines.append(f"{catalog.FAMILY_TITLES[family]}:")
+        lines.append(f"{e.code}  {e.name.ljust(width)}  {e.summary}")
+    _write("\n".join(lines), None)
 
 
 def _rule_doc(entry) -> str:

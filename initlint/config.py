@@ -69,6 +69,9 @@ class Settings:
     root: str = field(default_factory=os.getcwd)  # the project root (where the config was found)
     config_path: Optional[str] = None
     respect_gitignore: bool = True
+    # Judge test code too (tests/, test_*.py, test functions): by default the model rules leave
+    # it alone, since tests build reference models with constants on purpose.
+    lint_tests: bool = False
 
     def with_overrides(self, **changes: Any) -> "Settings":
         """A copy with some fields changed."""
@@ -300,6 +303,7 @@ def _settings(table: Mapping[str, Any], cli: Mapping[str, Any], root: Path, wher
         exclude=exclude,
         extend_exclude=extend_exclude,
         extend_init_modules=_listed(table.get("extend-init-modules", ())),
+        lint_tests=bool(table.get("lint-tests", False)),
         root=str(Path(os.path.abspath(root)).resolve()),
         config_path=path,
     )
@@ -335,3 +339,16 @@ def relative(path: str, root: str) -> str:
         rel = absolute[len(prefix):]
         return rel.replace(os.sep, "/") if os.sep != "/" else rel
     return Path(path).as_posix()
+
+
+# --- [tool.initlint.runtime]: read here, validated by initlint.runtime.settings ----------------
+# Kept apart from Settings on purpose: only the runtime mode reads it, and it needs no rule codes.
+
+
+def runtime_table(config: Optional[Path], start: Path) -> Tuple[Dict[str, Any], Optional[Path]]:
+    """The raw `runtime` table of the configuration (`config`, else the nearest one to `start`), and its file."""
+    path = Path(os.path.abspath(config)) if config is not None else find_config(start)
+    if path is None:
+        return {}, None
+    found = config_files.read(path, explicit=config is not None)
+    return dict(found.table.get("runtime", {})) if found is not None else {}, path

@@ -100,6 +100,10 @@ def _pattern_table(value: Any) -> Optional[str]:
     return None
 
 
+def _table(value: Any) -> Optional[str]:
+    return None if isinstance(value, dict) else f"must be a table, not {type_name(value)}"
+
+
 # Every key of [tool.initlint], with the check of its value (None: fine, else why not).
 KEYS: Dict[str, Callable[[Any], Optional[str]]] = {
     "select": _strings,
@@ -114,8 +118,10 @@ KEYS: Dict[str, Callable[[Any], Optional[str]]] = {
     "format": _format,
     "output-format": _format,  # ruff's name for it
     "extend-init-modules": _strings,
+    "lint-tests": _boolean,
     "jobs": _jobs,
     "cache-dir": _string,
+    "runtime": _table,  # [tool.initlint.runtime]: its contents are checked by initlint.runtime.settings
 }
 
 

@@ -51,6 +51,9 @@ class FileResult:
     path: str
     diagnostics: Tuple[Diagnostic, ...]
     source: Optional[str] = None
+    # Problems of the run rather than the file (the cache cannot be written), each said once per
+    # process; the command line prints them on stderr.
+    warnings: Tuple[str, ...] = ()
 
 
 class ReadError(Exception):
@@ -62,14 +65,28 @@ def read_source(path: str) -> str:
     return decode(read_bytes(path))
 
 
+_NOT_REGULAR = "not a regular file (a pipe, socket or device)"
+# Opening a fifo for reading blocks until a writer comes; O_NONBLOCK makes it return at once, so
+# that a fifo swapped in after the stat is caught by the fstat below (no effect on regular files).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    return os.open(path, _OPEN_FLAGS)
+
+
 def read_bytes(path: str) -> bytes:
-    """A file's bytes; the error says why not."""
+    """A file's bytes; the error says why not. Never blocks on a fifo nor opens a device."""
     try:
         # A fifo (or a device) named `*.py` would block the run for ever on open() or read().
         mode = os.stat(path).st_mode
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a folder is reported below
-            raise ReadError("not a regular file (a pipe, socket or device)")
-        with open(path, "rb") as handle:
+        if stat.S_ISDIR(mode):
+            raise ReadError("is a directory")
+        if not stat.S_ISREG(mode):
+            raise ReadError(_NOT_REGULAR)
+        with open(path, "rb", opener=_open_nonblocking) as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ReadError(_NOT_REGULAR)
             return handle.read()
     except IsADirectoryError:
         raise ReadError("is a directory") from None
@@ -212,6 +229,11 @@ def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings,
     try:
         module = parse_module(text)
     except cst.ParserSyntaxError as error:
+        # CPython says where and what in words users know ("unexpected indent" at the column);
+        # libcst's own position is the fallback (a file only libcst refuses).
+        where = _cpython_error(text)
+        if where is not None:
+            return failure(SYNTAX_ERROR, f"cannot parse: {where[0]}", where[1], where[2])
         return failure(SYNTAX_ERROR, f"cannot parse: {error.message}", error.raw_line, error.raw_column + 1)
     except RecursionError:
         return failure(SYNTAX_ERROR, "cannot parse: the code is nested too deeply")
@@ -239,7 +261,7 @@ def _collect(module, settings: Settings, source: str, path: str):
     """`facts.collect` of a parsed module (the whole file, or the screen's part of it)."""
     from initlint.facts import collect
 
-    return collect(module, settings.extend_init_modules, source, path, getattr(settings, "lint_tests", False))
+    return collect(module, settings.extend_init_modules, source, _project_path(path, settings), settings.lint_tests)
 
 
 # Legal code that CPython accepts can still be too deep for libcst's native parser: chains of
@@ -319,6 +341,23 @@ def _cpython_verdict(source: str, may_nest: Optional[bool] = None) -> Tuple[Opti
     return None, True
 
 
+def _cpython_error(text: str) -> Optional[Tuple[str, int, int]]:
+    """(message, line, column) of CPython's syntax error in `text`, or None when it parses."""
+    import ast
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except SyntaxError as error:
+        if error.lineno is None:
+            return None
+        return error.msg, error.lineno, max(1, error.offset or 1)
+    except (ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+    return None
+
+
 def _diagnostic(rule: Type[Rule], finding, facts, path: str) -> Diagnostic:
     where = facts.range_of(finding.node)
     message = finding.message
@@ -355,12 +394,12 @@ def lint_file(path: str, settings: Settings) -> FileResult:
         return FileResult(path, ())  # nothing to check: cheaper than a cache lookup
     store = None
     if not settings.no_cache:
-        from initlint import cache  # (hashlib and pickle: not for --no-cache)
+        from initlint import cache  # (hashlib and json: not for --no-cache)
 
         store = cache.for_settings(settings)
     key = None
     if store is not None:
-        key = store.key(data, os.path.splitext(path)[1], applied_codes(path, settings))
+        key = store.key(data, os.path.splitext(path)[1], applied_codes(path, settings) + _path_facts(path, settings))
         cached = store.get(key, path)
         if cached is not None:
             return FileResult(path, cached, source if cached else None)
@@ -370,7 +409,24 @@ def lint_file(path: str, settings: Settings) -> FileResult:
         diagnostics = (file_error(INTERNAL_ERROR, path, f"internal error: {type(error).__name__}: {error}"),)
     if key is not None and not any(d.code == INTERNAL_ERROR[0] for d in diagnostics):
         store.put(key, diagnostics)  # a bug of ours is not remembered: the next run tries again
-    return FileResult(path, diagnostics, source if diagnostics else None)
+    warning = store.take_warning() if store is not None else None
+    return FileResult(path, diagnostics, source if diagnostics else None, (warning,) if warning else ())
+
+
+def _path_facts(path: str, settings: Settings) -> Tuple[str, ...]:
+    """What of a file's path (not its text) the rules' findings depend on, for its cache key: two
+    identical files, one of them test code (which the model rules leave alone), differ."""
+    from initlint.paths import is_test_path
+
+    return ("~test-code",) if not settings.lint_tests and is_test_path(_project_path(path, settings)) else ()
+
+
+def _project_path(path: str, settings: Settings) -> str:
+    """The path inside the project (from its root): where the project itself lives (a folder
+    named `test` above it, say) says nothing about the file."""
+    from initlint.config import relative
+
+    return relative(path, settings.root)
 
 
 def _lint_many(args: Tuple[Sequence[str], Settings]) -> List[FileResult]:
@@ -378,22 +434,37 @@ def _lint_many(args: Tuple[Sequence[str], Settings]) -> List[FileResult]:
     return [lint_file(path, settings) for path in paths]
 
 
+def cpu_count() -> int:
+    """The cores this process may run on (its affinity mask, in a container its share)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def worker_count(requested: int, files: int) -> int:
+    """Worker processes for `files` files: `requested` (0: one a core), never more than the cores
+    nor than the files (`jobs = 500` in a config must not fork 500 processes)."""
+    cores = cpu_count()
+    return max(1, min(requested or cores, cores, files))
+
+
 def lint_paths(paths: Sequence[str], settings: Settings) -> List[FileResult]:
-    """Lint files, in parallel across cores when it pays; results in the order of `paths`."""
-    jobs = settings.jobs or os.cpu_count() or 1
+    """Lint files, in parallel across cores when it pays; results in the order of `paths`.
+
+    When worker processes cannot be had (no fork left, no /dev/shm, a worker killed), the files
+    are linted here instead. An interrupt (SIGINT, or SIGTERM turned into an exception by the
+    command line) ends every worker before it goes on up."""
+    jobs = worker_count(settings.jobs, len(paths))
     if jobs <= 1 or len(paths) < _PARALLEL_THRESHOLD:
         return [lint_file(path, settings) for path in paths]
     # Contiguous chunks, several per worker, so that the parent re-assembles them in order.
     size = max(1, min(64, len(paths) // (jobs * 4) or 1))
     chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
-    results: List[FileResult] = []
-    try:
-        from concurrent.futures import ProcessPoolExecutor  # imported here: a one-file run never needs it
+    from initlint import workers  # (multiprocessing: a one-file run never needs it)
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for chunk in pool.map(_lint_many, [(chunk, settings) for chunk in chunks]):
-                results.extend(chunk)
-    except (OSError, RuntimeError):
-        # No worker processes here (a sandbox without /dev/shm, say): lint serially instead.
+    try:
+        done = workers.map_ordered(_lint_many, [(chunk, settings) for chunk in chunks], jobs)
+    except workers.NoWorkers:
         return [lint_file(path, settings) for path in paths]
-    return results
+    return [result for chunk in done for result in chunk]

@@ -35,8 +35,18 @@ def number(node: Optional[cst.BaseExpression]) -> Optional[float]:
 
 def code(node: cst.CSTNode) -> str:
     """Source text of an expression, on one line."""
-    text = cst.Module(body=[]).code_for_node(node)
+    kind = type(node)
+    if (kind is cst.Name or kind is cst.Attribute) and not node.lpar:  # type: ignore[attr-defined]
+        name = dotted_name(node)  # type: ignore[arg-type]
+        if name is not None:
+            return name  # (no codegen pass for the common case: most texts asked for are names)
+    if (kind is cst.Integer or kind is cst.Float or kind is cst.SimpleString) and not node.lpar:  # type: ignore[attr-defined]
+        return node.value  # type: ignore[attr-defined]
+    text = _EMPTY_MODULE.code_for_node(node)
     return " ".join(text.split())
+
+
+_EMPTY_MODULE = cst.Module(body=[])
 
 
 def positional(call: cst.Call) -> Sequence[cst.Arg]:

@@ -120,7 +120,8 @@ class Scope:
 class Site:
     """A write to a tensor: one constant value (kind "constant"), repeated rows ("repeat"), random
     values ("random": a later one clears a constant) or values the file does not show ("other":
-    a copy of another tensor, a load). `order` is the write's place in the file's text."""
+    a copy of another tensor, a load); or "freeze" (`requires_grad = False`: it is not trained).
+    `order` is the write's place in the file's text."""
 
     kind: str
     node: cst.CSTNode
@@ -157,6 +158,10 @@ class FileFacts:
     lint_tests: bool = False  # judge test code too (by default the model rules leave it alone)
     # Analyses several rules share (the network model's judgement), made once per file.
     shared: Dict[str, object] = field(default_factory=dict)
+    # Per statement (a SimpleStatementLine, or a compound statement's header: a loop's iterable,
+    # an `if` test, a `with`'s items), its writes (Sites) and calls, in the order they run: the
+    # network model runs construction from these, without walking the code again.
+    events: Dict[int, List[object]] = field(default_factory=dict)
     classes: Dict[str, ClassInfo] = field(default_factory=dict)
     sites: List[Site] = field(default_factory=list)
     # Last attribute/variable names that something initialises randomly (`trunc_normal_(self.pos_embed)`).
@@ -255,6 +260,7 @@ class Collector(cst.CSTVisitor):
         self.local_trainables: Dict[int, Set[str]] = {}
         self.order = 0
         self.tests = 0  # how many enclosing definitions are tests
+        self.statement: Optional[List[object]] = None  # the events of the statement being visited
 
     # ---- structure -------------------------------------------------------------------------
     def visit_Import(self, node: cst.Import) -> bool:
@@ -298,8 +304,40 @@ class Collector(cst.CSTVisitor):
         body = self.classes[-1].node.body
         return isinstance(body, cst.IndentedBlock) and any(s is node for s in body.body)
 
+    # ---- the events of each statement (see FileFacts.events) ------------------------------------
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        self.statement = self.facts.events.setdefault(id(node), [])
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine) -> None:
+        self.statement = None
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        outer, self.statement = self.statement, None  # (a lambda's body does not run here)
+        walk.visit(node.body, self)
+        self.statement = outer
+        return False
+
+    def _header(self, node: cst.CSTNode, *parts: Optional[cst.CSTNode]) -> None:
+        outer, self.statement = self.statement, self.facts.events.setdefault(id(node), [])
+        for part in parts:
+            if part is not None:
+                walk.visit(part, self)
+        self.statement = outer
+
+    def visit_While(self, node: cst.While) -> bool:
+        self._header(node, node.test)
+        walk.visit(node.body, self)
+        if node.orelse is not None:
+            walk.visit(node.orelse, self)
+        return False
+
+    def visit_With(self, node: cst.With) -> bool:
+        self._header(node, *[item for item in node.items])
+        walk.visit(node.body, self)
+        return False
+
     def visit_For(self, node: cst.For) -> bool:
-        walk.visit(node.iter, self)
+        self._header(node, node.iter)
         loop = self._loop(node)
         self.loops.append(loop)
         walk.visit(node.body, self)
@@ -332,7 +370,7 @@ class Collector(cst.CSTVisitor):
         return Loop(kind=kind, owner=owner, names=names, node=node)
 
     def visit_If(self, node: cst.If) -> bool:
-        walk.visit(node.test, self)
+        self._header(node, node.test)
         self.guards.append(Guard(node.test, True))
         walk.visit(node.body, self)
         self.guards.pop()
@@ -352,6 +390,9 @@ class Collector(cst.CSTVisitor):
             self._assigned(node.target, node.value, node)
 
     def _assigned(self, target: cst.BaseExpression, value: cst.BaseExpression, stmt: cst.CSTNode) -> None:
+        if isinstance(target, cst.Attribute) and target.attr.value == "requires_grad" and exprs.is_false(value):
+            self._add_site("freeze", stmt, target.value, "requires_grad = False", None, "")  # a frozen tensor or module
+            return
         name = dotted_name(target)
         if name is not None:
             self.facts.bindings.setdefault(name, []).append(value)
@@ -554,6 +595,8 @@ class Collector(cst.CSTVisitor):
 
     # ---- calls -------------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
+        if self.statement is not None:
+            self.statement.append(node)
         qualname = self.facts.resolve(node.func)
         method = exprs.method_name(node)
         init_fn = torch_api.is_init_function(qualname)
@@ -616,7 +659,9 @@ class Collector(cst.CSTVisitor):
 
     def _method_call(self, node: cst.Call, method: str) -> None:
         receiver = node.func.value  # type: ignore[union-attr]
-        if method == "fill_" and node.args:
+        if method == "requires_grad_" and node.args and exprs.is_false(exprs.argument(node, 0, "requires_grad")):
+            self._add_site("freeze", node, receiver, ".requires_grad_(False)", None, "")
+        elif method == "fill_" and node.args:
             value = exprs.number(node.args[0].value)
             self._add_site("constant", node, receiver, ".fill_()", value, exprs.code(node.args[0].value))
         elif method == "zero_" and not node.args:
@@ -690,6 +735,8 @@ class Collector(cst.CSTVisitor):
             in_test=self.tests > 0,
         )
         self.facts.sites.append(site)
+        if self.statement is not None:
+            self.statement.append(site)
         return site
 
 

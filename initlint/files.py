@@ -59,11 +59,22 @@ def _is_virtualenv(directory: str) -> bool:
     return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
 
 
+def _inside(path: str, tree: str) -> bool:
+    return path == tree or path.startswith(os.path.join(tree, ""))
+
+
 def discover(paths: Iterable[str], settings: Settings, settings_of: Optional[SettingsOf] = None) -> Discovery:
     """Expand files and folders into the sorted, de-duplicated list of files to lint.
 
     `settings`: the run's (force-exclude, respect-gitignore); `settings_of`: each folder's, for
-    its excludes (default: `settings` everywhere)."""
+    its excludes (default: `settings` everywhere).
+
+    Folders are walked without following symbolic links to folders: a link can lead out of the
+    project (and `--fix` would rewrite another one), into a loop, or to `/`. A folder named on
+    the command line is walked through its links only when it lies inside its project. Links to
+    files inside the walked folder or its project are linted (and fixed through: see
+    initlint.writing); fifos, sockets and devices met in a walk are skipped (opening one can
+    block for ever)."""
     paths = list(paths)
     local: SettingsOf = settings_of or (lambda _folder: settings)
     ignored = None
@@ -90,7 +101,11 @@ def discover(paths: Iterable[str], settings: Settings, settings_of: Optional[Set
         if os.path.isdir(path):
             if settings.force_exclude and path != "." and _excluded_with_parents(path, local(path)):
                 continue
-            _walk(path, local, ignored, add, errors)
+            real, tree = os.path.realpath(path), os.path.realpath(local(path).root)
+            if real != os.path.abspath(path) and not _inside(real, tree):
+                errors.append((raw, f"a symbolic link to a folder outside the project ({real}); not followed"))
+                continue
+            _walk(path, real, tree, local, ignored, add, errors)
         elif os.path.exists(path):
             # Files named explicitly are linted even when excluded, unless force-exclude is on (pre-commit).
             if settings.force_exclude and _excluded_with_parents(path, local(os.path.dirname(os.path.abspath(path)))):
@@ -101,50 +116,57 @@ def discover(paths: Iterable[str], settings: Settings, settings_of: Optional[Set
     return Discovery(tuple(sorted(files)), tuple(dict.fromkeys(errors)))  # a path named and walked: once
 
 
-def _walk(top: str, local: SettingsOf, ignored, add, errors: List[Tuple[str, str]]) -> None:
-    """Walk `top`; `ignored(path, is_dir, root)` is the .gitignore test, None to ignore none."""
+def _walk(top: str, real_top: str, tree: str, local: SettingsOf, ignored, add, errors: List[Tuple[str, str]]) -> None:
+    """Every source file under `top`: iterative (a tree thousands of folders deep is no
+    RecursionError), never entering a link to a folder nor taking a link out of `top` or `tree`
+    (its project). `ignored(path, is_dir, root)` is the .gitignore test, None to ignore none."""
     visited: Set[Tuple[int, int]] = set()
-
-    def onerror(error: OSError) -> None:
-        errors.append((error.filename or top, error.strerror or str(error)))
-
-    for directory, dirnames, filenames in os.walk(top, onerror=onerror, followlinks=True):
+    stack = [(top, real_top)]  # (the folder as shown, its real path: the walk follows no link)
+    while stack:
+        directory, real = stack.pop()
         try:
             status = os.stat(directory)
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
         except OSError as error:
-            errors.append((directory, error.strerror or str(error)))
-            dirnames[:] = []
+            errors.append((os.path.normpath(directory), error.strerror or str(error)))
             continue
-        if (status.st_dev, status.st_ino) in visited:  # a symlink loop: been here already
-            dirnames[:] = []
+        if (status.st_dev, status.st_ino) in visited:  # a bind mount inside itself: been here already
             continue
         visited.add((status.st_dev, status.st_ino))
         settings = local(directory)
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if not _excluded(os.path.join(directory, d), settings)
-            and not _is_virtualenv(os.path.join(directory, d))
-            and not (ignored is not None and ignored(os.path.join(directory, d), True, settings.root))
-        )
-        real = os.path.realpath(directory)  # once per folder; a file's own link is resolved below
-        for filename in sorted(filenames):
-            full = os.path.join(directory, filename)
-            if not filename.endswith(SOURCE_SUFFIXES) or _excluded(full, settings):
-                continue
-            if ignored is not None and ignored(full, False, settings.root):
-                continue
+        folders = []
+        for entry in entries:
+            full = os.path.join(directory, entry.name)
             try:
-                mode = os.lstat(full).st_mode
-                link = stat.S_ISLNK(mode)
-                if link:
-                    mode = os.stat(full).st_mode
-            except OSError:
-                errors.append((os.path.normpath(full), "broken symbolic link"))  # shown as `a.py`, not `./a.py`
-                continue
-            if stat.S_ISDIR(mode):  # `x.py/` is a folder, not a file
-                continue
-            add(full, None if link else os.path.join(real, filename))
+                if entry.is_dir(follow_symlinks=False):
+                    if not (_excluded(full, settings) or _is_virtualenv(full) or (ignored is not None and ignored(full, True, settings.root))):
+                        folders.append((full, os.path.join(real, entry.name)))
+                    continue
+                if not entry.name.endswith(SOURCE_SUFFIXES) or _excluded(full, settings):
+                    continue
+                if ignored is not None and ignored(full, False, settings.root):
+                    continue
+                if entry.is_symlink():
+                    _add_link(full, (real_top, tree), add, errors)
+                elif entry.is_file(follow_symlinks=False):  # not a fifo, socket or device
+                    add(full, os.path.join(real, entry.name))
+            except OSError as error:  # gone meanwhile, or unreadable
+                errors.append((os.path.normpath(full), error.strerror or str(error)))
+        stack.extend(reversed(folders))
+
+
+def _add_link(path: str, trees: Tuple[str, ...], add, errors: List[Tuple[str, str]]) -> None:
+    """A symbolic link met in a walk: linted (and fixed, through it) when it leads to a regular
+    file inside one of `trees`; a walk never reaches out of them (name such a file to lint it)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        errors.append((os.path.normpath(path), "broken symbolic link"))  # shown as `a.py`, not `./a.py`
+        return
+    real = os.path.realpath(path)
+    if stat.S_ISREG(mode) and any(_inside(real, tree) for tree in trees):  # (a link to a folder is not followed, one to a fifo not opened)
+        add(path, real)
 
 
 def display_path(path: str) -> str:

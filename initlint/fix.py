@@ -1,9 +1,9 @@
-"""Applying fixes: pick non-overlapping edits, re-parse, loop until nothing changes, write atomically, diff.
+"""Applying fixes: pick non-overlapping edits, re-parse, loop until nothing changes, write, diff.
 
 Rules express a fix as character-offset edits into the decoded text the engine linted. This module
-is the only place that turns them into a new file: it never writes text that does not parse, it
-writes through a temporary file and a rename, and every byte outside the edited spans (line
-endings, a BOM, the encoding) comes back exactly as it was read.
+is the only place that turns them into a new file: it never writes text that does not parse, every
+byte outside the edited spans (line endings, a BOM, the encoding) comes back exactly as it was
+read, and the file is written as `initlint.writing` says (never over a change made meanwhile).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import codecs
 import io
 import os
 import re
-import stat
 import tokenize
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, List, Optional, Sequence, Set, Tuple
@@ -195,11 +194,12 @@ class SourceEncoding:
 
 def read_text(path: str) -> Tuple[str, SourceEncoding]:
     """A file's text (without BOM, newlines untouched) and how to encode it back byte for byte."""
+    from initlint.engine import ReadError, read_bytes
+
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as error:
-        raise FixError(f"cannot read: {error.strerror or error}") from None
+        data = read_bytes(path)
+    except ReadError as error:
+        raise FixError(f"cannot read: {error}") from None
     bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
@@ -222,29 +222,6 @@ def encode(text: str, how: SourceEncoding) -> bytes:
     return how.bom + text.encode(how.encoding)
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Replace `path` with `data` through a temporary file in the same folder and a rename,
-    keeping the file's permission bits; readers see the old file or the new one, never half."""
-    directory = os.path.dirname(os.path.abspath(path))
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    import tempfile  # (and difflib below): only a run that writes or diffs pays for them
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".initlint-tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def fix_file(
     path: str,
     lint: LintFn,
@@ -254,7 +231,8 @@ def fix_file(
     diagnostics: Optional[Sequence[Diagnostic]] = None,
     linted: Optional[str] = None,
 ) -> FileFix:
-    """Fix one file; write it (atomically) only when `write` and the text changed and still parses.
+    """Fix one file; write it (see `initlint.writing`) only when `write` and the text changed and
+    still parses, and only if the file still holds the bytes that were fixed.
 
     `linted` is the text `diagnostics` came from: if the file has changed since, their offsets
     point at the wrong bytes, so the file is linted afresh instead."""
@@ -266,10 +244,12 @@ def fix_file(
     if write and result.text != text:
         if not parses(result.text):  # fix_source never keeps such text; this is the last guard
             raise FixError("the fixed text does not parse; not written")
+        from initlint import writing
+
         try:
-            write_atomic(path, encode(result.text, how))
-        except OSError as error:
-            raise FixError(f"cannot write: {error.strerror or error}") from None
+            writing.replace_contents(path, encode(result.text, how), expected=encode(text, how))
+        except writing.WriteError as error:
+            raise FixError(str(error)) from None
         written = True
     return FileFix(
         path=path,

@@ -236,11 +236,20 @@ def _notebook_sync(types):
 def create_server():
     """The pygls LanguageServer with initlint's features registered."""
     types, LanguageServer = _pygls()
+
+    class Server(LanguageServer):
+        def report_server_error(self, error, source) -> None:
+            # pygls shows an error pop-up and stops serving; a client's bad message (or one
+            # file that trips a handler) is worth a line in the client's log, no more.
+            from initlint.lsp_stdio import log
+
+            log(self, f"{getattr(source, '__name__', source)}: {type(error).__name__}: {error}")
+
     sync = _notebook_sync(types)
     try:
-        server = LanguageServer("initlint", __version__, notebook_document_sync=sync)
+        server = Server("initlint", __version__, notebook_document_sync=sync)
     except TypeError:  # pragma: no cover - a pygls without notebook support
-        server, sync = LanguageServer("initlint", __version__), None
+        server, sync = Server("initlint", __version__), None
     pending: Dict[str, asyncio.Task] = {}
     results: Dict[str, Tuple[str, List[Diagnostic]]] = {}
     cell_uris: Dict[str, List[str]] = {}  # notebook uri -> the cell uris last published
@@ -314,7 +323,10 @@ def create_server():
     async def later(uri: str) -> None:
         await asyncio.sleep(DEBOUNCE_SECONDS)
         pending.pop(uri, None)
-        publish(uri)
+        try:
+            publish(uri)
+        except Exception as error:  # noqa: BLE001 - a task's exception would only reach stderr, unexplained
+            server.report_server_error(error, "publishing diagnostics")
 
     def schedule(uri: str) -> None:
         cancel(uri)
@@ -390,5 +402,11 @@ def create_server():
 
 
 def serve() -> None:
-    """Run the server over stdio until the client says exit."""
-    create_server().start_io()
+    """Run the server over stdio until the client says exit (framing hardened: initlint.lsp_stdio)."""
+    from initlint import lsp_stdio
+
+    server = create_server()
+    if lsp_stdio.supported(server):
+        lsp_stdio.serve(server)
+    else:  # pragma: no cover - pygls 1.x: its own transport
+        server.start_io()

@@ -99,10 +99,16 @@ def python_code(source: str) -> str:
         lines[0] = _blank(lines[0])
     out = []
     state = _Continuation()
+    magic_continues = False
     for line in lines:
+        if magic_continues:
+            # `!cmd \` continued on the next line: still the shell's, not Python
+            magic_continues = line.rstrip("\r\n").endswith("\\")
+            line = line[len(line.rstrip("\r\n")):]  # an empty line (not `pass`: it is indented)
         # Inside brackets, a string or after a backslash, `% x` and `!= y` are Python (black puts
         # operators first on a continuation line), not IPython syntax.
-        if state.at_statement_start() and (_LINE_MAGIC.match(line) or _ASSIGNED_MAGIC.match(line) or _HELP.match(line.rstrip("\r\n"))):
+        elif state.at_statement_start() and (_LINE_MAGIC.match(line) or _ASSIGNED_MAGIC.match(line) or _HELP.match(line.rstrip("\r\n"))):
+            magic_continues = line.rstrip("\r\n").endswith("\\")
             line = _blank(line)
         else:
             state.feed(line)
@@ -159,12 +165,41 @@ def _blank(line: str) -> str:
     return f"{indent}pass{line[len(body):]}"
 
 
+class _Duplicate(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    members: Dict[str, Any] = {}
+    for key, value in pairs:
+        if key in members:
+            raise _Duplicate(f"the key {key!r} appears twice in one object")
+        members[key] = value
+    return members
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (a number must be finite)")
+
+
+def load_json(text: str) -> Any:
+    """Strict JSON: no NaN or Infinity, no key twice in one object (which one would Jupyter keep?),
+    and nesting too deep to read is an error like any other; NotebookError says what is wrong."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except _Duplicate as error:
+        raise NotebookError(f"not valid JSON for a notebook: {error}") from None
+    except ValueError as error:
+        if "integer string conversion" in str(error):  # (Python's advice on sys.set_int_max_str_digits is not for the user)
+            raise NotebookError("not valid JSON for a notebook: a number has thousands of digits") from None
+        raise NotebookError(f"not valid JSON: {error}") from None
+    except (RecursionError, MemoryError):
+        raise NotebookError("not valid JSON for a notebook: nested too deeply to read") from None
+
+
 def parse(text: str) -> Notebook:
     """Read a notebook's JSON text; NotebookError says why it is not one."""
-    try:
-        data = json.loads(text)
-    except ValueError as error:
-        raise NotebookError(f"not valid JSON: {error}") from None
+    data = load_json(text)
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise NotebookError("not a Jupyter notebook (no `cells` list)")
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
@@ -178,6 +213,10 @@ def parse(text: str) -> Notebook:
         if raw.get("cell_type") != "code":
             continue
         source = _source_text(raw.get("source", ""))
+        try:
+            source.encode("utf-8")
+        except UnicodeEncodeError:  # `"\ud800"` is valid JSON, but no text a cell can hold
+            raise NotebookError(f"cell {index + 1}'s source holds a lone surrogate (not Unicode text)") from None
         cells.append(Cell(index + 1, index, source, python_code(source)))
     return Notebook(text, tuple(cells), language.startswith("python"))
 
@@ -391,25 +430,30 @@ def fix_file(path: str, settings: Settings, *, unsafe: bool = False, write: bool
     import functools
 
     from initlint import fix as fixing
-    from initlint.engine import lint_source
+    from initlint import writing
+    from initlint.engine import ReadError, lint_source, read_bytes
 
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_bytes(path)
         bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
         text = data[len(bom):].decode("utf-8")
         notebook = parse(text)
-    except (OSError, UnicodeDecodeError, NotebookError) as error:
+    except ReadError as error:
+        raise fixing.FixError(f"cannot read: {error}") from None
+    except (UnicodeDecodeError, NotebookError) as error:
         raise fixing.FixError(str(error)) from None
     lint = functools.partial(lint_source, path=path, settings=settings)
     fixed_nb, fixed, diagnostics, errors = fix_notebook(notebook, lint, unsafe=unsafe)
-    after = write_sources(text, {c.index: c.source for c, old in zip(fixed_nb.cells, notebook.cells) if c.source != old.source})
+    try:
+        after = write_sources(text, {c.index: c.source for c, old in zip(fixed_nb.cells, notebook.cells) if c.source != old.source})
+    except (RecursionError, MemoryError):
+        raise fixing.FixError("the notebook is nested too deeply to rewrite; not changed") from None
     written = False
     if write and after != text:
         try:
-            fixing.write_atomic(path, bom + after.encode("utf-8"))
-        except OSError as error:
-            raise fixing.FixError(f"cannot write: {error.strerror or error}") from None
+            writing.replace_contents(path, bom + after.encode("utf-8"), expected=data)
+        except writing.WriteError as error:
+            raise fixing.FixError(str(error)) from None
         written = True
     return fixing.FileFix(path, text, after, fixed, tuple(sorted(diagnostics, key=Diagnostic.sort_key)), tuple(errors), written)
 
@@ -424,23 +468,28 @@ def _skip(text: str, at: int) -> int:
     return _WS.match(text, at).end()
 
 
+_STRUCTURE = re.compile(r'["\[\]{}]')
+
+
 def _value_end(text: str, at: int) -> int:
-    """The end offset of the JSON value starting at `at` (the text is known to be valid JSON)."""
+    """The end offset of the JSON value starting at `at` (the text is known to be valid JSON).
+    Iterative: a notebook's outputs may nest deeper than Python's recursion limit."""
     char = text[at]
     if char == '"':
         return scanstring(text, at + 1)[1]
-    if char in "[{":
-        close = "]" if char == "[" else "}"
-        at = _skip(text, at + 1)
-        while text[at] != close:
-            if char == "{":
-                at = _skip(text, scanstring(text, at + 1)[1])
-                at = _skip(text, at + 1)  # the colon
-            at = _skip(text, _value_end(text, at))
-            if text[at] == ",":
-                at = _skip(text, at + 1)
-        return at + 1
-    return _SCALAR.match(text, at).end()
+    if char not in "[{":
+        return _SCALAR.match(text, at).end()
+    depth = 0
+    while True:
+        at = _STRUCTURE.search(text, at).start()
+        char = text[at]
+        if char == '"':
+            at = scanstring(text, at + 1)[1]
+            continue
+        depth += 1 if char in "[{" else -1
+        at += 1
+        if depth == 0:
+            return at
 
 
 def _members(text: str, at: int):

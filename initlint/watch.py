@@ -11,6 +11,7 @@ runs is seen (a file `--fix` wrote costs one more check, which finds nothing new
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from typing import Callable, Dict, Optional, Sequence, Tuple
@@ -18,6 +19,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 import click
 
 from initlint.config_files import CONFIG_NAMES, parents
+from initlint.interrupt import Interrupted
 
 INTERVAL = 0.5
 _WATCHED_NAMES = frozenset(CONFIG_NAMES) | {".gitignore"}
@@ -81,3 +83,7 @@ def loop(paths: Sequence[str], make_resolver: Callable[[], object], check: Calla
                 once("File change detected...")
     except KeyboardInterrupt:
         sys.exit(0)
+    except Interrupted as stop:  # (the command line turns signals into this: initlint.interrupt)
+        if stop.signum == signal.SIGINT:
+            sys.exit(0)  # Ctrl-C is how a watch ends
+        raise

@@ -19,7 +19,7 @@ def check(rule, facts: FileFacts) -> Iterable[Finding]:
             continue
         seen.add(id(verdict.node))
         value = site.value_text or "a constant"
-        if verdict.detail.startswith("its columns"):
+        if verdict.detail.startswith("its columns") or " of each layer of " in verdict.detail:
             message = rule.partner_message.format(target=target_label(verdict), value=value, how=site.how, detail=verdict.detail)
         else:
             message = rule.message.format(

@@ -81,6 +81,8 @@ def check(rule, facts: FileFacts) -> Iterable[Finding]:
     for verdicts in by_site.values():
         site = verdicts[0].site
         subject = targets.classify(facts, site).label
+        if "every" not in subject:
+            subject = _written(verdicts[0])
         yield Finding(site.node, rule.message.format(how=site.how, subject=subject, value=site.value_text or "a constant", claim=_claim(verdicts)))
     for site in facts.sites:
         # A loop over a model's parameters that no model of the file reaches (the model is an
@@ -99,10 +101,22 @@ def check(rule, facts: FileFacts) -> Iterable[Finding]:
         yield Finding(site.node, rule.unseen_message.format(how=site.how, subject=subject.label, value=site.value_text or "a constant", dead=dead))
 
 
+def _written(verdict: Verdict) -> str:
+    """`the weight of every BatchNorm2d`: what the walk's write reached, in the model it ran on."""
+    for site, keys, _walked, _via in verdict.model.writes:
+        if site is verdict.site:
+            slots = [verdict.model.slots[key] for key in keys]
+            attrs = sorted({slot.attr or "value" for slot in slots})
+            kinds = sorted({(slot.node.qualname or "parameter").rsplit(".", 1)[-1] for slot in slots})
+            return f"the {' and '.join(attrs)} of every {', '.join(kinds)}"
+    return verdict.site.target_name
+
+
 def _claim(verdicts: List[Verdict]) -> str:
     """What the model shows of the layers one write reached, strongest claim first."""
     dead = [v for v in verdicts if v.kind == DEAD]
-    tied = [v for v in verdicts if v.kind == SYMMETRIC]
+    # (a layer whose constant columns keep another's units tied is named through that one)
+    tied = [v for v in verdicts if v.kind == SYMMETRIC and not v.detail.startswith("its columns")]
     weak = [v for v in verdicts if v.kind == WEAK]
     parts = []
     if dead:
@@ -112,7 +126,11 @@ def _claim(verdicts: List[Verdict]) -> str:
     if weak and not parts:
         told = [v for v in weak if v.detail != UNSEEN]
         if told:
-            parts.append(f"the units of {_layers(weak)} start identical; only {told[0].detail} {'tell' if ' and ' in told[0].detail else 'tells'} them apart")
+            detail = told[0].detail
+            if len(_names(weak)) > 1:
+                detail = detail.replace("its random bias", "their random biases")
+            verb = "tell" if " and " in detail or "biases" in detail else "tells"
+            parts.append(f"the units of {_layers(weak)} start identical; only {detail} {verb} them apart")
         else:
             parts.append(f"the units of {_layers(weak)} start identical, biases included (the file does not show what they feed)")
     elif weak:

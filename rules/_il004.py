@@ -6,7 +6,7 @@ from typing import Iterable, Sequence
 
 from initlint.facts import FileFacts
 from initlint.rule import Finding
-from initlint.rules._init_order import FIX_TITLE, Context, Event, _Analysis, _names_list, follows
+from initlint.rules._init_order import Context, Event, _Analysis, _names_list, follows
 
 
 

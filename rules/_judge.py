@@ -15,14 +15,14 @@ input is that 0) learns nothing and passes nothing back: both stay dead for ever
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from initlint import exprs, torch_api
 from initlint.facts import FileFacts, Site
 from initlint.model import OUTPUT, UNKNOWN, Network, Terminal
-from initlint.model.state import CONST, EMPTY, NONE, OTHER, RANDOM, ROWS, ZERO, Model, Slot, Value
-from initlint.model.tree import LAYER, NORM, PARAM, Node
+from initlint.model.state import CONST, NONE, RANDOM, ROWS, ZERO, Model, Slot, Value
+from initlint.model.tree import LAYER, NORM, PARAM
 
 # Verdict kinds.
 SYMMETRIC = "symmetric"  # tied for ever (IL001 for a constant, IL005 for repeated rows)
@@ -97,9 +97,10 @@ def _dedupe(verdicts: List[Verdict]) -> List[Verdict]:
         # a layer tied itself says more than one that keeps another's units tied
         return rank[verdict.kind], int(verdict.detail.startswith("its columns"))
 
-    best: Dict[Tuple[int, str], Verdict] = {}
+    best: Dict[Tuple[int, int, str], Verdict] = {}
     for verdict in verdicts:
-        key = (id(verdict.site), verdict.slot.path.split(".")[-1] + "." + verdict.slot.attr)
+        # (a class's nodes are the same objects in its own model and expanded in another's)
+        key = (id(verdict.site), id(verdict.slot.node), verdict.slot.attr)
         current = best.get(key)
         if current is None or order(verdict) < order(current):
             best[key] = verdict
@@ -131,6 +132,8 @@ class _ModelJudge:
                 slot = self.model.slots[key]
                 if any(v.kind == RANDOM and v.site is not None for v in slot.values):
                     continue  # another branch initialises it randomly: the constant is an option
+                if key in self.model.frozen:
+                    continue  # not trained: a fixed constant on purpose (a blur, an average)
                 for verdict in self._judge(site, slot, walked):
                     verdict.via = verdict.via or self._via(verdict.site, verdict.slot.key)
                     out.append(verdict)
@@ -151,7 +154,8 @@ class _ModelJudge:
                 return self._dead(site, slot, walked)
             return []
         if value.kind == ZERO:
-            return self._dead(site, slot, walked)
+            # dead for ever, or (alive but) tied for ever: zero in, zero bias, constant out
+            return self._dead(site, slot, walked) or self._tied(site, slot, value, walked)
         if value.kind == ROWS and node.kind == PARAM and not self._rows_are_units(slot.path):
             return []  # `x @ W` with W's rows repeated: its units (columns) differ
         return self._tied(site, slot, value, walked)
@@ -309,6 +313,17 @@ class _ModelJudge:
             for target in tied_by:  # the constant layer that keeps them tied is part of the bug
                 verdicts.extend(self._partner(target, slot.path, label))
             return verdicts
+        if slot.node.repeated and slot.path in tied_by and bias_ok and not unknown:
+            # n layers built alike, each feeding the next (constant too): every one that feeds
+            # the next stays tied for ever; only the last meets what breaks the tie.
+            last = _join_words(breaks) if breaks else ("the loss" if outputs else "")
+            many = label[:-3] if label.endswith("[*]") else label
+            count = f"all {units} units" if units else "the units"
+            detail = (
+                f"{count} of each layer of {many} start identical, and each one that feeds the next (constant too, "
+                f"{bias_why}) keeps them tied for ever" + (f"; only the last one's are told apart, by {last}" if last else "")
+            )
+            return [Verdict(SYMMETRIC, site, self.model, slot, walked, detail, units=units)]
         hidden = any(self.model.nodes.get(t.target) is not None and self.model.nodes[t.target].kind in (LAYER, PARAM) for t in terminals)
         if value.kind not in (CONST, ROWS):
             return []
@@ -440,28 +455,14 @@ def judge_of(facts: FileFacts) -> Judge:
     return found  # type: ignore[return-value]
 
 
-_TEST_FILE_PARTS = ("tests", "test", "testing")
-
-
 def is_test_code(facts: FileFacts, site: Site) -> bool:
     """Test code builds reference models that are never trained: `tests/`, `test_*.py`,
     `*_test.py`, `conftest.py`, `test*` functions and `Test*` classes (`lint-tests = true` judges it)."""
+    from initlint.paths import is_test_path
+
     if facts.lint_tests:
         return False
-    if site.in_test:
-        return True
-    return is_test_path(facts.path)
-
-
-def is_test_path(path: str) -> bool:
-    """A file pytest would collect or configure tests from, or one in a tests folder."""
-    import os
-
-    parts = path.replace("\\", "/").split("/")
-    name = parts[-1]
-    if name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py":
-        return True
-    return any(part in _TEST_FILE_PARTS for part in parts[:-1])
+    return site.in_test or is_test_path(facts.path)
 
 
 def across_layers(verdict: Verdict) -> bool:

@@ -14,13 +14,16 @@ if TYPE_CHECKING:  # pragma: no cover
 class ConstantWeightInit(Rule):
     """
     ## What it does
-    Flags a weight matrix set to one non-zero constant (`nn.init.constant_`, `ones_`, `.fill_(c)`,
+    Flags a weight matrix set to one constant (`nn.init.constant_`, `ones_`, `.fill_(c)`,
     `torch.full` / `ones` / `*_like` assigned, copied, wrapped in `nn.Parameter` or made with
     `requires_grad=True`, `normal_(w, m, 0)`, `uniform_(w, a, a)`) when the network model shows
     that its units stay tied for ever: they are alike on both sides. Their incoming weights are
     equal (the constant), so are their biases (none, zero or constant), and so are their outgoing
     weights: the layer fed next is constant too, with nothing in between that tells units apart.
-    The constant layer that keeps a previous layer's units tied is flagged as well.
+    The constant layer that keeps a previous layer's units tied is flagged as well, and so are
+    layers built alike in a container that feed one another (all but the last stay tied). Zero is
+    such a constant too where the layer is not dead (IL002) but tied: a zero layer with a zero
+    bias, through a sigmoid or tanh, into a zero or constant matrix.
 
     ## Why is this bad?
     Such units compute the same value, get the same gradient and take the same step at every

@@ -324,13 +324,17 @@ def test_file_that_vanishes_between_lint_and_fix(tmp_path, monkeypatch):
 
 
 def test_fifo_named_like_a_source_file_does_not_block(tmp_path):
-    """Regression: a fifo `pipe.py` in the tree blocked the run for ever on open()."""
+    """Regression: a fifo `pipe.py` in the tree blocked the run for ever on open(). Met in a walk
+    it is skipped (it is no source file); named on the command line it is reported."""
     os.mkfifo(tmp_path / "pipe.py")
     (tmp_path / "fine.py").write_text(BAD)
     result = subprocess_cli(tmp_path, ".", timeout=60)
     assert result.returncode == 1
-    assert "pipe.py:1:1: IL902 cannot read: not a regular file" in result.stdout
+    assert "pipe.py" not in result.stdout
     assert "fine.py:3:1: IL001" in result.stdout
+    named = subprocess_cli(tmp_path, "pipe.py", "fine.py", timeout=60)
+    assert "pipe.py:1:1: IL902 cannot read: not a regular file" in named.stdout
+    assert "fine.py:3:1: IL001" in named.stdout
 
 
 # ---- odd paths ------------------------------------------------------------------------------------------

@@ -122,8 +122,10 @@ WRONG_TYPES = {
     "format": ("1.5", "must be a string, not a float"),
     "output-format": ("'xml'", "unknown format 'xml'"),
     "extend-init-modules": ("2024-01-01", "not a"),
+    "lint-tests": ("'on'", "must be true or false, not a string"),
     "jobs": ("-1", "must be a non-negative integer, not -1"),
     "cache-dir": ("[]", "must be a string, not an array"),
+    "runtime": ("3", "must be a table, not an integer"),  # its contents: tests/test_runtime_settings.py
 }
 
 
@@ -220,3 +222,26 @@ def test_language_server_reports_a_broken_configuration(tree):
     cells = lint_cells([("cell-1", "import torch.nn as nn\n"), ("cell-2", BAD)], str(tree / "proj" / "nb.ipynb"))
     assert [d.code for d in cells["cell-1"]] == ["IL904"] and cells["cell-2"] == []
     assert [d.code for d in lint_text(BAD, str(tree / "a.py"))] == ["IL001"]
+
+
+def test_lint_tests_judges_test_code(tmp_path, monkeypatch):
+    """Test code is left alone by default; `lint-tests = true` judges it like any other."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_model.py").write_text(BAD)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert CliRunner().invoke(main, ["check", "--no-cache", "."]).exit_code == 0
+    (tmp_path / "pyproject.toml").write_text("[tool.initlint]\nlint-tests = true\n")
+    result = CliRunner().invoke(main, ["check", "--no-cache", "."])
+    assert result.exit_code == 1 and "tests/test_model.py:3:1: IL001" in result.stdout
+
+
+def test_a_project_inside_a_folder_named_test_is_still_judged(tmp_path, monkeypatch):
+    """Only the path inside the project says whether a file is test code."""
+    project = tmp_path / "test" / "proj"
+    project.mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (project / "model.py").write_text(BAD)
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(main, ["check", "--no-cache", str(project / "model.py")])
+    assert result.exit_code == 1 and "IL001" in result.stdout

@@ -229,14 +229,6 @@ def test_failed_write_leaves_the_file_and_no_temp(tmp_path: Path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["model.py"]
 
 
-def test_write_atomic_replaces_contents(tmp_path: Path):
-    path = tmp_path / "f.py"
-    path.write_bytes(b"old\n")
-    fixing.write_atomic(str(path), b"new\n")
-    assert path.read_bytes() == b"new\n"
-    assert os.listdir(tmp_path) == ["f.py"]
-
-
 # ---- the command line --------------------------------------------------------------------------------
 
 
@@ -363,3 +355,18 @@ def test_fixed_lenet_gets_the_intended_init(tmp_path: Path):
     for linear in (m for m in before.modules() if isinstance(m, nn.Linear)):
         assert linear.weight.std().item() > 0.025
     assert all(torch.count_nonzero(m.bias) > 0 for m in before.modules() if isinstance(m, nn.Conv2d))
+
+
+@pytest.mark.parametrize("fixture", ["IL004_pretrained_no_fix.py", "IL004_ok_pretrained_wrapper.py"])
+@pytest.mark.parametrize("flags", [("--fix",), ("--fix", "--unsafe-fixes")])
+def test_fix_never_moves_an_init_over_pretrained_modules(tmp_path: Path, fixture: str, flags):
+    """Moving the init past a pretrained or loaded module would re-initialise it: no fix, safe or
+    unsafe, is applied, and the file is left byte for byte as it was."""
+    path = _copy(tmp_path, fixture)
+    before = path.read_bytes()
+    result = _run(*flags, "--no-cache", str(path))
+    assert path.read_bytes() == before
+    if fixture.startswith("IL004_ok"):
+        assert result.exit_code == 0
+    else:
+        assert result.exit_code == 1 and "pretrained" in _stdout(result)

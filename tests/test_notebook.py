@@ -340,3 +340,12 @@ def test_pre_commit_hook_runs_on_notebooks(tmp_path):
     expected = [("3", "4", "1", "IL001"), ("6", "5", "5", "IL002"), ("9", "3", "9", "IL003"), ("9", "8", "9", "IL003")]
     assert _positions(output) == expected, output
     assert all(line.startswith("nb.ipynb:cell ") for line in output.splitlines() if re.search(r": IL\d{3} ", line))
+
+
+def test_a_shell_line_continued_with_backslashes_is_skipped_whole():
+    """`!python run.py \\` and its continuation lines are the shell's (seen in real notebooks)."""
+    cell = "!python run.py --data_dir data \\\n                --max_len 510\nx = 1\n"
+    code = notebook.python_code(cell)
+    assert code.count("\n") == cell.count("\n") and "--max_len" not in code
+    ast.parse(code)
+    assert notebook.lint_notebook_text(_nb(("code", cell), ("code", BAD)), "n.ipynb", settings())[0].code == "IL001"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,100 @@ def test_concise_fallback_without_reporters(monkeypatch):
     text, closing = cli._render(found, "json")
     assert text == "m.py:3:1: IL101 fc1.weight: 2 units, 1 distinct"
     assert "1 problem" in closing
+
+
+# --- file targets: instances and factories too; inputs; configuration; progress ---------------------------
+
+
+def test_file_target_probes_module_level_instances_and_factories():
+    result = invoke(model("healthy.py"), "--format", "json", "-j", "2", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == []
+    assert result.stderr == ""  # --quiet: diagnostics only
+    result = invoke(model("mnist.py"), "--format", "json", "-j", "2")
+    found = json.loads(result.stdout)
+    instances = {d["message"].split(":")[0] for d in found}
+    assert instances == {"net_zero_layer", "net_all_zero", "net_ones"}  # net_baseline and the class are healthy
+    for name in ("MNISTNet", "net_baseline", "net_ones"):
+        assert f"mnist.py::{name}: MNISTNet, 3 steps on cpu" in result.stderr
+    assert "healthy.py::make_with_inputs" not in result.stderr
+
+
+def test_factories_are_found_from_their_source_never_by_calling_them(tmp_path):
+    (tmp_path / "nets.py").write_text(
+        "import torch.nn as nn\n\n"
+        "def make() -> nn.Module:\n    return nn.Linear(4, 2)\n\n"
+        "def make_pair():\n    net = nn.Sequential(nn.Linear(3, 2))\n    return net, None\n\n"
+        "def main():\n    raise SystemExit('never run: not a factory')\n\n"
+        "def needs(width):\n    return nn.Linear(width, 2)\n"
+    )
+    result = invoke(str(tmp_path / "nets.py"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "nets.py::make: Linear" in result.stderr and "nets.py::make_pair: Sequential" in result.stderr
+    assert "main" not in result.stderr and "needs" not in result.stderr
+
+
+def test_input_values_are_used_as_given(tmp_path):
+    torch = pytest.importorskip("torch")
+    zeros = str(tmp_path / "zeros.pt")
+    torch.save(torch.zeros(4, 784), zeros)
+    target = f"{model('healthy.py')}::MNISTNet"
+    for value in ("torch.zeros(4, 784)", zeros):
+        result = invoke(target, "--input", value, "--format", "json")
+        (found,) = json.loads(result.stdout)  # all-zero data, as asked: the first layer gets no gradient
+        assert found["code"] == "IL102" and found["message"].startswith("fc1.weight"), value
+    assert invoke(target, "--input", "torch.randn(4, 784)").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--input", "torch.randn(4,"], "neither a .pt file nor a Python expression"),
+        (["--input", "missing.pt"], "no such file"),
+        (["--input", "torch.randn(4, 784)", "--input-shape", "4,784"], "either by --input-shape or by --input"),
+    ],
+)
+def test_bad_inputs_are_usage_errors(args, message):
+    result = invoke(f"{model('healthy.py')}::MNISTNet", *args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_configured_targets_are_used(tmp_path, monkeypatch):
+    (tmp_path / "lenet.py").write_text((MODELS / "lenet.py").read_text())
+    (tmp_path / "pyproject.toml").write_text('[tool.initlint.runtime.targets.LeNet]\nargs = { in_channels = 1 }\ninput-shapes = ["2,1,32,32"]\n')
+    monkeypatch.chdir(tmp_path)
+    result = invoke("lenet.py", "--format", "json")
+    assert result.exit_code == 1, result.output
+    (found,) = json.loads(result.stdout)
+    assert found["code"] == "IL103"
+    assert "inputs 2x1x32x32 float32" in result.stderr
+
+
+def test_bad_configuration_is_a_usage_error(tmp_path, monkeypatch):
+    (tmp_path / "m.py").write_text("import torch.nn as nn\nnet = nn.Linear(2, 2)\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.initlint.runtime.targets.Net]\nmasks = [3]\ninput-shapes = ["2,2"]\n')
+    monkeypatch.chdir(tmp_path)
+    result = invoke("m.py")
+    assert result.exit_code == 2 and "`masks` names input 3, but there are 1 input(s)" in result.output
+
+
+def test_what_construction_proved_survives_a_broken_forward(tmp_path):
+    (tmp_path / "broken.py").write_text(
+        "import torch, torch.nn as nn\n\n"
+        "class Broken(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.w = nn.Parameter(torch.Tensor(3, 3))\n\n"
+        "    def forward(self, x):\n        raise RuntimeError('forward is broken')\n"
+    )
+    result = invoke(f"{tmp_path / 'broken.py'}::Broken", "--input-shape", "2,3", "--format", "json")
+    assert result.exit_code == 1
+    codes = sorted(d["code"] for d in json.loads(result.stdout))
+    assert codes == ["IL104", "IL107"]
+
+
+def test_progress_lines_off_a_terminal():
+    result = invoke(f"{model('healthy.py')}::ZeroHead", f"{model('healthy.py')}::LoRALinear", "-j", "1")
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"runtime: started {model('healthy.py')}::ZeroHead"
+    assert lines[1].startswith(f"runtime: [1/2] {model('healthy.py')}::ZeroHead: ZeroHead, 3 steps on cpu")
+    assert re.search(r"\(\d+\.\d s\): no findings$", lines[1])
+    assert lines[3].startswith("runtime: [2/2]")

@@ -64,6 +64,23 @@ def _processes_with(needle: str):
     return found
 
 
+def _workers_of(marker: str):
+    """Live runtime workers started by this test's run: their environment carries `marker`.
+
+    Other sessions may run initlint's workers on the same machine at the same time: a worker
+    is this test's only if it inherited the test's marker, so no one else's is counted or killed."""
+    needle = f"INITLINT_TEST_RUN={marker}".encode()
+    found = []
+    for pid in _processes_with("initlint.runtime.worker"):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                if needle in handle.read().split(b"\0"):
+                    found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("faults")
@@ -73,13 +90,12 @@ def run(tmp_path_factory):
     targets = [f"{FAULTS}::Healthy", *(f"{FAULTS}::{name}" for name in FAULTY), f"{folder / 'escaper.py'}::LeavesTheSession", f"{FAULTS}::PrintsMegabytes"]
     command = [sys.executable, "-m", "initlint", "runtime", *targets, "--input-shape", "4,4", "--timeout", str(TIMEOUT),
                "--memory-limit", "1500", "--jobs", "3", "--format", "json"]
-    env = dict(os.environ, INITLINT_TEST_PIDFILE=str(pidfile), PYTHONPATH=str(ROOT))
-    before = set(_processes_with("initlint.runtime.worker"))
+    env = dict(os.environ, INITLINT_TEST_PIDFILE=str(pidfile), PYTHONPATH=str(ROOT), INITLINT_TEST_RUN=token)
     started = time.monotonic()
     result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=600)
     seconds = time.monotonic() - started
     time.sleep(0.5)  # SIGKILLed processes leave the table asynchronously
-    left = {"workers": sorted(set(_processes_with("initlint.runtime.worker")) - before), "escaped": _processes_with(token)}
+    left = {"workers": sorted(_workers_of(token)), "escaped": _processes_with(token)}
     if pidfile.exists():
         left["spawned"] = [int(pidfile.read_text())] if _processes_with("time.sleep(300)") and int(pidfile.read_text()) in _processes_with("time.sleep(300)") else []
     yield result, seconds, left

@@ -16,34 +16,10 @@ resource = pytest.importorskip("resource")  # the memory limit is POSIX-only
 
 from initlint.runtime import diagnostics, isolate
 from initlint.runtime.spec import Target
+from proctable import alive as _alive, children_of as _children_of
 
 FAULTS = Path(__file__).resolve().parent / "runtime_models" / "faults.py"
 TIMEOUT = 4.0
-
-
-def _children_of(pid: int):
-    """Live (non-zombie) processes whose parent is `pid`, from /proc (psutil is not a dependency)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        state, parent = fields[0], int(fields[1])
-        if parent == pid and state != "Z":
-            found.append(int(entry))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")

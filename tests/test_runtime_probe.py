@@ -353,8 +353,9 @@ def test_too_few_steps_is_refused(mnist):
 
 
 def test_assert_learnable(mnist):
-    assert assert_learnable(mnist.net_baseline).ok
-    with pytest.raises(AssertionError) as caught:
+    with pytest.warns(UserWarning, match="not checked"):  # instances: IL103 and IL107 cannot be watched
+        assert assert_learnable(mnist.net_baseline).ok
+    with pytest.raises(AssertionError) as caught, pytest.warns(UserWarning):
         assert_learnable(mnist.net_ones)
     text = str(caught.value)
     assert "IL101 symmetric-units: fc1.weight: 128 units, 1 distinct" in text
@@ -381,3 +382,16 @@ def test_cuda_gives_the_same_verdicts(mnist):
     assert check(healthy.ZeroHead, device="cuda").ok
     assert check(healthy.ZeroHiddenWeight, device="cuda").ok
     assert check(load("lenet").LeNet, kwargs={"in_channels": 1}, device="cuda").codes == ("IL103",)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_construction_codes_and_canary():
+    """IL105-IL107 on a GPU: the canary is written into CUDA allocations too, and read back exactly."""
+    recipes = load("recipes")
+    report = check(lambda: recipes.Uninitialised().cuda(), device="cuda", input_shapes=["4,8"])
+    assert report.by_code("IL107")
+    with torch.device("cuda"):
+        assert check(recipes.Uninitialised, device="cuda", input_shapes=["4,8"]).by_code("IL107")
+        assert not check(recipes.ResetInInit, device="cuda", input_shapes=["4,8"]).by_code("IL107")
+    assert check(recipes.Repeated, device="cuda", input_shapes=["4,8"]).by_code("IL106")

@@ -15,7 +15,7 @@ something the model does not see.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -24,7 +24,7 @@ from initlint.imports import dotted_name
 from initlint.model.flow import INPUT, OUTPUT, UNKNOWN, Edge, Flow, FlowReader
 from initlint.model.state import Binding, Model, Slot, Value, site_value
 from initlint.model.state import Runner
-from initlint.model.tree import CONTAINER, LOCAL, NORM, PARAM, Node, TreeBuilder
+from initlint.model.tree import LOCAL, NORM, PARAM, Node, TreeBuilder
 
 __all__ = ["Network", "Terminal", "Model", "Slot", "Value", "OUTPUT", "UNKNOWN"]
 
@@ -38,6 +38,7 @@ class Terminal:
 
     ops: Tuple[str, ...]
     target: str
+    via: Tuple[str, ...] = ()  # the norms (full paths) passed on the way
 
 
 class Network:
@@ -133,51 +134,51 @@ class Network:
         seen: Set[Tuple[str, Tuple[str, ...]]] = set()
         start = model.nodes.get(path)
         first: Tuple[str, ...] = ("act:" + start.activation,) if start is not None and start.kind == NORM and start.activation else ()
-        stack: List[Tuple[str, Tuple[str, ...]]] = [(path, first)]  # (a norm-and-activation layer applies its own)
+        stack: List[Tuple[str, Tuple[str, ...], Tuple[str, ...]]] = [(path, first, ())]  # (a norm-and-activation layer applies its own)
         hops = 0
         while stack and hops < _MAX_HOPS:
             hops += 1
-            current, ops = stack.pop()
+            current, ops, via = stack.pop()
             if (current, ops) in seen:
                 continue
             seen.add((current, ops))
             prefix, flow, local = self._owner(model, current)
             if not flow.read:
-                out.append(Terminal(ops, UNKNOWN))
+                out.append(Terminal(ops, UNKNOWN, via))
                 continue
             for edge in flow.edges.get(local, ()):
-                self._follow(model, prefix, edge, ops, stack, out)
+                self._follow(model, prefix, edge, ops, via, stack, out)
         if stack:
             out.append(Terminal((), UNKNOWN))  # too far to follow: no claim
         return out
 
-    def _follow(self, model: Model, prefix: str, edge: Edge, ops: Tuple[str, ...], stack, out: List[Terminal]) -> None:
+    def _follow(self, model: Model, prefix: str, edge: Edge, ops: Tuple[str, ...], via: Tuple[str, ...], stack, out: List[Terminal]) -> None:
         ops = ops + edge.ops
         if edge.target == OUTPUT:
             if prefix:  # the output of a sub-model: on to what it feeds in its parent
-                stack.append((prefix, ops))
+                stack.append((prefix, ops, via))
             else:
-                out.append(Terminal(ops, OUTPUT))
+                out.append(Terminal(ops, OUTPUT, via))
             return
         if edge.target == UNKNOWN:
-            out.append(Terminal(ops, UNKNOWN))
+            out.append(Terminal(ops, UNKNOWN, via))
             return
         full = f"{prefix}.{edge.target}" if prefix else edge.target
         node = model.nodes.get(full)
         if node is None:
-            out.append(Terminal(ops, UNKNOWN))
+            out.append(Terminal(ops, UNKNOWN, via))
         elif node.kind == NORM:
             step = ("norm:" + full,) + (("act:" + node.activation,) if node.activation else ())
-            stack.append((full, ops + step))
+            stack.append((full, ops + step, via + (full,)))
         elif node.kind == LOCAL and full in model.locals:
             sub_flow = self.flow(model.locals[full])
             if not sub_flow.read:
-                out.append(Terminal(ops, full))
+                out.append(Terminal(ops, full, via))
                 return
             for inner in sub_flow.edges.get(INPUT, ()):
-                self._follow(model, full, inner, ops, stack, out)
+                self._follow(model, full, inner, ops, via, stack, out)
         else:
-            out.append(Terminal(ops, full))
+            out.append(Terminal(ops, full, via))
 
     def _owner(self, model: Model, path: str) -> Tuple[str, Flow, str]:
         """(the sub-model `path` belongs to, that class's flow, `path` inside it)."""
@@ -196,13 +197,14 @@ class Network:
 
     def producers(self, model: Model, path: str) -> List[str]:
         """The nodes (full paths) whose output feeds the node at `path` directly (the model's
-        input counts as one, `<input>`)."""
+        input counts as one, `<input>`); a source whose way passes through a norm counts as that
+        norm (the norm's output is what arrives)."""
         index = self._producers.get(id(model))
         if index is None:
             index = self._producers[id(model)] = {}
             for other in list(model.nodes) + [INPUT]:
                 for terminal in self.consumers(model, other):
-                    index.setdefault(terminal.target, set()).add(other)
+                    index.setdefault(terminal.target, set()).add(terminal.via[-1] if terminal.via else other)
         return sorted(index.get(path, ()))
 
 

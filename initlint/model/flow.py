@@ -177,7 +177,9 @@ class FlowReader:
         container = self.layer_of(stmt.iter)
         if container is not None and container.kind == CONTAINER and isinstance(stmt.target, cst.Name):
             returned = None
-            for child in container.children or []:
+            # a child standing for n built alike runs twice: each of them feeds the next
+            turns = [c for child in container.children or [] for c in ((child, child) if child.repeated else (child,))]
+            for child in turns:
                 self.bound[stmt.target.value] = child
                 env.pop(stmt.target.value, None)
                 found = self._suite(stmt.body, env)

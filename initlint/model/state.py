@@ -16,7 +16,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from initlint import exprs, targets, torch_api, walk
+from initlint import exprs, targets, torch_api
 from initlint.facts import FileFacts, Site
 from initlint.imports import dotted_name
 from initlint.model.tree import CONTAINER, EMBEDDING, LAYER, LOCAL, NORM, PARAM, Node, TreeBuilder
@@ -31,7 +31,10 @@ OTHER = "other"  # values the file does not show (a copy, a load, an unread expr
 NONE = "none"  # no such parameter (a layer built with bias=False)
 
 _MAX_DEPTH = 4  # helpers within helpers followed this deep
-_MAX_LOCAL_DEPTH = 6  # classes within classes expanded this deep
+# Classes of the file used as sub-modules are expanded in place this many levels down (deeper
+# ones stay opaque: the model makes no claim through them). Each class's model is built with
+# this budget afresh, so that a chain of n classes each holding the next costs n * depth, not n^2.
+_MAX_LOCAL_DEPTH = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +93,7 @@ class Model:
     # A model the code only compares (`.eval()`, `allclose`, `assert_close`) and never trains:
     # a reference built with constants on purpose (tests, conversion scripts).
     reference: bool = False
+    frozen: Set[str] = field(default_factory=set)  # keys of slots made untrainable (`requires_grad_(False)`)
 
     def exists(self, path: str) -> bool:
         if self.created is None:
@@ -104,6 +108,7 @@ class Model:
         out = Model(self.cls, dict(self.nodes), dict(self.locals), partial=self.partial, instance=instance)
         out.slots = {k: Slot(s.path, s.attr, s.node, set(s.values)) for k, s in self.slots.items()}
         out.writes = list(self.writes)
+        out.frozen = set(self.frozen)
         return out
 
     def slots_of(self, path: str) -> List[Slot]:
@@ -225,10 +230,7 @@ class Runner:
 
     def __init__(self, facts: FileFacts, trees: TreeBuilder) -> None:
         self.facts, self.trees = facts, trees
-        self.by_node: Dict[int, List[Site]] = {}
-        for site in facts.sites:
-            self.by_node.setdefault(id(site.node), []).append(site)
-        self._models: Dict[str, Model] = {}
+        self._models: Dict[Tuple[str, int], Model] = {}
         self._functions = {s.name.value: s for s in facts.module.body if isinstance(s, cst.FunctionDef)}
         self.reached: Set[int] = set()  # ids of the sites some construction ran
         # Called with each small statement of code being run, before its writes (module-level
@@ -240,12 +242,14 @@ class Runner:
 
     # ---- models -------------------------------------------------------------------------------
     def model(self, cls: str, args: Optional[Dict[str, cst.BaseExpression]] = None, depth: int = 0) -> Model:
-        """The model of class `cls` after its `__init__` runs (with its default arguments, or `args`)."""
-        key = cls if not args else None
+        """The model of class `cls` after its `__init__` runs (with its default arguments, or
+        `args`), its sub-models expanded `_MAX_LOCAL_DEPTH - depth` levels down."""
+        key = (cls, depth) if not args else None
         if key is not None and key in self._models:
             return self._models[key].copy()
         model = Model(cls)
-        self._models.setdefault(cls, model)  # (a guard against a class that contains itself)
+        if key is not None:
+            self._models[key] = model  # (a guard against a class that contains itself)
         tree = self.trees.tree(cls)
         model.partial = tree.partial
         for root in tree.roots.values():
@@ -279,6 +283,7 @@ class Runner:
                 full = f"{path}.{slot.path}"
                 model.slots[f"{full}.{slot.attr}" if slot.attr else full] = Slot(full, slot.attr, slot.node, set(slot.values))
             model.writes.extend((site, tuple(f"{path}.{key}" for key in keys), walked, via) for site, keys, walked, via in inner.writes)
+            model.frozen.update(f"{path}.{key}" for key in inner.frozen)
             return
         for attr, values in initial(node, self.facts).items():
             slot = Slot(path, attr, node, set(values))
@@ -323,17 +328,45 @@ class Runner:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 self._small(small, names, env, cls, depth)
+            self._events(stmt, names, env, cls, depth)
             return
         # compound statements: their header, then their bodies in order
-        for part in _headers(stmt):
-            self._nodes(part, names, env, cls, depth)
+        self._events(stmt, names, env, cls, depth)
         items = _walk_targets(stmt) if isinstance(stmt, cst.For) else set()
         self.each_vars |= items
+        inner = self._container_loop(stmt, names) if isinstance(stmt, cst.For) else None
         try:
             for body in _bodies(stmt):
-                self.run_body(body, names, env, cls, depth)
+                self.run_body(body, inner if inner is not None else names, env, cls, depth)
         finally:
             self.each_vars -= items
+
+    def _container_loop(self, stmt: cst.For, names: Dict[str, "Binding"]) -> Optional[Dict[str, "Binding"]]:
+        """`for layer in self.layers:` (or `enumerate(...)`, `.values()`): the variable stands for
+        each module of the container, as an `.apply` function's argument does."""
+        it, target = stmt.iter, stmt.target
+        if isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "enumerate" and it.args:
+            it = it.args[0].value
+            if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+                target = target.elements[1].value
+        if isinstance(it, cst.Call) and exprs.method_name(it) in ("values", "children", "modules") and not it.args:
+            if exprs.method_name(it) == "values":
+                it = it.func.value  # type: ignore[union-attr]
+            else:
+                return None  # (modules() / children() walks are read through the writes' loops)
+        name = dotted_name(it)
+        if name is None or not isinstance(target, cst.Name):
+            return None
+        bound = names.get(name.split(".", 1)[0])
+        if bound is None or bound.kind != "model":
+            return None
+        prefix = _join(bound.prefix, _rest(name))
+        node = bound.model.nodes.get(prefix) if prefix is not None else None
+        if node is None or node.kind != CONTAINER:
+            return None
+        inner = dict(names)
+        inner[target.value] = Binding("each-module", bound.model, prefix)
+        return inner
 
     def _per_item(self, test: cst.BaseExpression, names: Dict[str, "Binding"]) -> bool:
         """A test on the module or parameter a walk is at (`isinstance(m, X)`, `"bias" in name`)."""
@@ -347,7 +380,6 @@ class Runner:
             # `classname = m.__class__.__name__`: a name read from the module a walk is at
             for target in small.targets:
                 self.each_vars.update(n.split(".", 1)[0] for n in exprs.names_in(target.target))
-        self._nodes(small, names, env, cls, depth)
 
     def _branches(self, branches, names, env, cls, depth, both: bool) -> None:
         """Run the branches of an `if` the construction does not decide: each from the same state;
@@ -379,12 +411,15 @@ class Runner:
             self.journal.append((slot, set(slot.values)))
         slot.values = values
 
-    def _nodes(self, part: cst.CSTNode, names, env, cls, depth) -> None:
-        for node in walk.nodes(part, skip=(cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            for site in self.by_node.get(id(node), ()):
-                self._write(site, names)
-            if type(node) is cst.Call and depth < _MAX_DEPTH:
-                self._call(node, names, env, cls, depth)
+    def _events(self, stmt: cst.CSTNode, names, env, cls, depth) -> None:
+        """The writes and calls of one statement (or a compound statement's header), in order:
+        the collector recorded them (FileFacts.events), so the code is not walked again."""
+        for event in self.facts.events.get(id(stmt), ()):
+            if type(event) is cst.Call:
+                if depth < _MAX_DEPTH:
+                    self._call(event, names, env, cls, depth)  # type: ignore[arg-type]
+            else:
+                self._write(event, names)  # type: ignore[arg-type]
 
     def _call(self, call: cst.Call, names, env, cls, depth) -> None:
         func = call.func
@@ -492,6 +527,9 @@ class Runner:
         model, slots, walked = self.resolve(site, names)
         if model is None or not slots:
             return
+        if site.kind == "freeze":
+            model.frozen.update(slot.key for slot in slots)
+            return
         self.reached.add(id(site))
         value = site_value(site)
         for slot in slots:
@@ -527,6 +565,8 @@ class Runner:
         if binding.kind == "each-module":
             return binding.model, self._each_module(binding.model, binding.prefix, site, root, keys), True
         found = _at(binding.model, binding.prefix, keys)
+        if not found and site.kind == "freeze":
+            found = _under(binding.model, binding.prefix, keys)  # `self.blur.requires_grad_(False)`: a whole module
         return binding.model, [slot for slot in found if binding.model.exists(slot.path)], False
 
     def _each_module(self, model: Model, prefix: str, site: Site, var: str, keys: List[str]) -> List[Slot]:
@@ -639,6 +679,14 @@ def _at(model: Model, prefix: str, keys: List[str]) -> List[Slot]:
     return [found] if found is not None else []
 
 
+def _under(model: Model, prefix: str, keys: List[str]) -> List[Slot]:
+    """Every slot of the module at `prefix` + `keys`."""
+    path = ".".join(([prefix] if prefix else []) + keys)
+    if path and path not in model.nodes:
+        return []
+    return [s for s in model.slots.values() if not path or s.path == path or s.path.startswith(path + ".")]
+
+
 def _chain(target: cst.BaseExpression) -> Tuple[Optional[str], List[str]]:
     """(`self`, [`gate`, `0`, `weight`]) for `self.gate[0].weight`; (None, []) when not a plain chain."""
     keys: List[str] = []
@@ -740,16 +788,6 @@ def _walk_targets(stmt: cst.For) -> Set[str]:
     if not (isinstance(it, cst.Call) and exprs.method_name(it) in torch_api.WALK_WORDS):
         return set()
     return {name.split(".", 1)[0] for name in exprs.names_in(stmt.target)}
-
-
-def _headers(stmt) -> Iterator[cst.CSTNode]:
-    if isinstance(stmt, (cst.For,)):
-        yield stmt.iter
-    elif isinstance(stmt, cst.While):
-        yield stmt.test
-    elif isinstance(stmt, cst.With):
-        for item in stmt.items:
-            yield item.item
 
 
 def _bodies(stmt) -> Iterator[object]:

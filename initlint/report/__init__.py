@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Mapping, Sequence, Type
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, Type
 
 from initlint.diagnostic import Applicability, Diagnostic
 
@@ -40,11 +41,11 @@ def render(
     if fmt == "concise":
         from initlint.report import concise
 
-        return concise.render(diagnostics, unsafe_fixes=unsafe_fixes, color=color)
+        return printable(concise.render(diagnostics, unsafe_fixes=unsafe_fixes, color=color))
     if fmt == "full":
         from initlint.report import full
 
-        return full.render(diagnostics, sources, unsafe_fixes=unsafe_fixes, color=color)
+        return printable(full.render(diagnostics, sources, unsafe_fixes=unsafe_fixes, color=color))
     if fmt == "json":
         from initlint.report import json_format
 
@@ -52,12 +53,45 @@ def render(
     if fmt == "github":
         from initlint.report import github
 
-        return github.render(diagnostics, sources)
+        return printable(github.render(diagnostics, sources))
     if fmt == "sarif":
         from initlint.report import sarif
 
         return sarif.render(diagnostics, rules, sources, version)
     raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+# A file name that is not valid UTF-8 reaches Python with each bad byte as a lone surrogate
+# (U+DC80-U+DCFF, PEP 383); a notebook's JSON can hold lone surrogates too (`"\ud800"`). Neither
+# can be written as UTF-8 (printing one raises), and a JSON `\udcff` escape is rejected by strict
+# parsers. They are shown escaped instead: `\xff` for a byte, `\ud800` for a surrogate.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape(match: "re.Match[str]") -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` with what cannot be written as UTF-8 (undecodable bytes of file names, lone
+    surrogates) escaped as `\\xNN` / `\\uNNNN`; the same text when there is none (the usual case)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(_escape, text)
+    return text
+
+
+def printable_data(value: Any) -> Any:
+    """`printable` applied to every string in JSON-like data (dicts, lists, strings, scalars)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable_data(k): printable_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [printable_data(v) for v in value]
+    return value
 
 
 def _plural(count: int, word: str) -> str:

@@ -52,5 +52,8 @@ def as_dict(diagnostic: Diagnostic, rules: Mapping[str, Type[Rule]]) -> Dict[str
 
 def render(diagnostics: Sequence[Diagnostic], rules: Mapping[str, Type[Rule]]) -> str:
     """A JSON array (`[]` when there are no findings), without a trailing newline."""
-    # ensure_ascii (the default) keeps the output writable to any console encoding.
-    return json.dumps([as_dict(d, rules) for d in diagnostics], indent=2)
+    from initlint.report import printable_data
+
+    # ensure_ascii (the default) keeps the output writable to any console encoding; printable_data
+    # escapes what would become a lone `\udcff` (an undecodable byte in a file name).
+    return json.dumps(printable_data([as_dict(d, rules) for d in diagnostics]), indent=2)

@@ -43,7 +43,16 @@ def artifact_location(path: str, root: str) -> Dict[str, str]:
     if not inside:
         return {"uri": Path(absolute).as_uri()}
     relative = PurePath(os.path.relpath(absolute, root)).as_posix()
-    return {"uri": quote(relative, safe="/"), "uriBaseId": SRCROOT}
+    return {"uri": quote(_raw(relative), safe="/"), "uriBaseId": SRCROOT}
+
+
+def _raw(path: str) -> bytes:
+    """A path's bytes as the file system has them (undecodable bytes of a name included), so
+    that the URI percent-encodes the file's real name."""
+    try:
+        return os.fsencode(path)
+    except UnicodeEncodeError:  # a lone surrogate that did not come from the file system
+        return path.encode("utf-8", "surrogatepass")
 
 
 def _rule_descriptor(code: str, rule: Optional[Type[Rule]], sample: Diagnostic) -> Dict[str, Any]:
@@ -77,7 +86,7 @@ def _rule_descriptor(code: str, rule: Optional[Type[Rule]], sample: Diagnostic) 
 def fingerprint(code: str, uri: str, anchor: str, occurrence: int) -> str:
     """sha256 of the code, the file's URI, the line's text and which identical line this is."""
     text = "\0".join((code, uri, anchor, str(occurrence)))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _anchor(diagnostic: Diagnostic, lines: Optional[List[str]]) -> str:
@@ -208,7 +217,9 @@ def render(
         "columnKind": "unicodeCodePoints",
         "results": results,
     }
-    return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2)
+    from initlint.report import printable_data
+
+    return json.dumps(printable_data({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}), indent=2)
 
 
 def _own_version() -> str:

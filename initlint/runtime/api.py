@@ -7,12 +7,15 @@ or a class or zero-argument factory (built here, so IL103 can watch the construc
 from __future__ import annotations
 
 import copy
+import os
+import sys
+import warnings
 from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 import torch
 from torch import nn
 
-from initlint.runtime import loader, probe, shapes
+from initlint.runtime import loader, probe, shapes, structure
 from initlint.runtime.results import Report
 from initlint.runtime.spec import InputSpec, parse_shape
 
@@ -61,13 +64,17 @@ def check(
     randomize_inputs: bool = True,
     copy_model: bool = True,
     on_phase: Optional[Callable[[str], None]] = None,
+    input_kwargs: Optional[Dict[str, Any]] = None,
+    keep: Sequence[int] = (),
 ) -> Report:
     """Probe `model` with `steps` SGD steps on random inputs and cotangents; return what it proved.
 
-    example_inputs: give the shapes and dtypes; floating ones are redrawn at random (degenerate
-    examples would make healthy units look identical) unless `randomize_inputs=False`. Without
-    them, `input_shapes` (`"4,784"`, `"4,16:long"`) are used, else the shape is inferred.
-    kwargs: constructor arguments when `model` is a class or factory.
+    example_inputs: floating data is redrawn at random with the same shape and dtype (an all-zero
+    example would starve the first layer), unless `randomize_inputs=False`; integer and boolean
+    tensors, 0/1 floating masks and the positions in `keep` are used as given. Without them,
+    `input_shapes` (`"4,784"`, `"4,16:ids"`, `"4,16:mask"`) are used, else the shape is inferred.
+    input_kwargs: keyword inputs of forward (used as given). kwargs: constructor arguments when
+    `model` is a class or factory.
     """
     _check_steps(steps)
     resolve_device(device)  # fail before building
@@ -80,6 +87,7 @@ def check(
     return probe_built(
         built, *example_inputs, steps=steps, device=device, lr=lr, seed=seed,
         input_shapes=input_shapes, randomize_inputs=randomize_inputs, on_phase=on_phase,
+        input_kwargs=input_kwargs, keep=keep,
     )
 
 
@@ -93,6 +101,8 @@ def probe_built(
     input_shapes: Optional[Sequence[Union[str, InputSpec]]] = None,
     randomize_inputs: bool = True,
     on_phase: Optional[Callable[[str], None]] = None,
+    input_kwargs: Optional[Dict[str, Any]] = None,
+    keep: Sequence[int] = (),
 ) -> Report:
     """Probe a module already built (and owned: it is trained in place); the second half of `check`."""
     _check_steps(steps)
@@ -102,37 +112,77 @@ def probe_built(
     phase("making inputs")
     generator = torch.Generator().manual_seed(seed)
     examples = example_inputs or built.examples or ()
+    forward_kwargs = {k: v.to(target) if isinstance(v, torch.Tensor) else v for k, v in (input_kwargs or built.example_kwargs or {}).items()}
+    redraw: Optional[Callable[[], Sequence[Any]]] = None  # fresh random inputs for each later step
     if examples:
-        inputs = shapes.randomize(examples, target, generator) if randomize_inputs else tuple(
-            e.to(target) if isinstance(e, torch.Tensor) else e for e in examples
-        )
+        if randomize_inputs:
+            inputs = shapes.randomize(examples, target, generator, keep)
+            redraw = lambda: shapes.randomize(examples, target, generator, keep)  # noqa: E731
+        else:
+            inputs = tuple(e.to(target) if isinstance(e, torch.Tensor) else e for e in examples)
     elif input_shapes:
         specs = [s if isinstance(s, InputSpec) else parse_shape(s) for s in input_shapes]
         inputs = shapes.make(specs, module, target, generator)
+        redraw = lambda: shapes.make(specs, module, target, generator)  # noqa: E731
+    elif forward_kwargs:
+        inputs = ()
     else:
         phase("inferring the input shape (forward on trial inputs)")
-        inputs, _ = shapes.infer(module, target, generator, built.label)
+        inputs, inferred = shapes.infer(module, target, generator, built.label)
+        redraw = lambda: shapes.make(inferred, module, target, generator)  # noqa: E731
+    shared = structure.shared_modules(module)
     phase("probing")
-    outcome = probe.run(module, inputs, steps=steps, lr=lr, seed=seed)
+    outcome = probe.run(module, inputs, steps=steps, lr=lr, seed=seed, kwargs=forward_kwargs, redraw=redraw)
+    described = shapes.describe(inputs) + [f"{k}={d}" for k, d in zip(forward_kwargs, shapes.describe(list(forward_kwargs.values())))]
     return Report(
         model=type(module).__name__,
         steps=outcome.steps,
         device=str(target),
-        findings=built.untouched + outcome.findings,
+        findings=built.construction + shared + outcome.findings,
         parameters=outcome.parameters,
         init_routines=built.routines,
         notes=outcome.notes,
         init_recorded=built.recorded,
-        input_shapes=tuple(shapes.describe(inputs)),
+        input_shapes=tuple(described),
         echoes=outcome.echoes,
     )
+
+
+def construction_report(built: loader.Built, error: str) -> Report:
+    """What is known without the probe (IL103, IL106, IL107): when forward could not be run, `error`
+    says why; empty when the probe was not needed."""
+    return Report(
+        model=type(built.model).__name__, steps=0, device="cpu",
+        findings=built.construction + structure.shared_modules(built.model),
+        init_routines=built.routines, notes=(f"not probed: {error}",) if error else (), init_recorded=built.recorded,
+    )
+
+
+def _outside() -> int:
+    """The stack level of the first caller outside initlint.runtime (the user's test), for warnings."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def assert_learnable(model: Union[nn.Module, Callable[..., Any]], *example_inputs: Any, **options: Any) -> Report:
     """pytest helper: `check(...)`, raising AssertionError with a readable report when anything is found.
 
+    Pass the class or a zero-argument factory (`lambda: MyNet(64)`), so that the construction is
+    watched: IL103 (an init that reached nothing) and IL107 (uninitialised memory) are checked only
+    then. An instance was built before initlint could watch it: a UserWarning says what was skipped.
     Accepts the options of `check`. Returns the report when the model is learnable.
     """
+    if isinstance(model, nn.Module):
+        warnings.warn(
+            f"assert_learnable got an instance of {type(model).__name__}: IL103 (init that touched nothing) and "
+            "IL107 (uninitialised parameters) are not checked, since the construction ran before initlint could "
+            f"watch it. Pass the class ({type(model).__name__}) or a zero-argument factory (lambda: {type(model).__name__}(...)).",
+            UserWarning,
+            stacklevel=_outside(),
+        )
     report = check(model, *example_inputs, **options)
     if not report.ok:
         raise AssertionError("initlint: the model cannot learn as initialised\n" + report.format())

@@ -11,6 +11,9 @@ SYMMETRIC = ("IL101", "symmetric-units")
 DEAD = ("IL102", "dead-parameter")
 INIT_TOUCHED_NOTHING = ("IL103", "init-touched-nothing")
 RUNTIME_ERROR = ("IL104", "runtime-error")
+UNREGISTERED_TENSOR = ("IL105", "unregistered-tensor")
+SHARED_PARAMETER = ("IL106", "shared-parameter")
+UNINITIALISED_PARAMETER = ("IL107", "uninitialised-parameter")
 
 
 _DOCS = {
@@ -40,9 +43,33 @@ _DOCS = {
         "Nothing could be measured for this target.",
         "Pass --args / --input-shape, or fix the error shown.",
     ),
+    "IL105": (
+        "A leaf tensor that requires grad and reaches the loss but is not among the module's "
+        "parameters: a tensor stored as a plain attribute, or a layer kept in a plain Python list.",
+        "parameters() does not return it, so an optimizer built from them never updates it; "
+        ".to(), state_dict() and load_state_dict() do not see it either.",
+        "Wrap the tensor in nn.Parameter (or register_parameter), the list in nn.ModuleList.",
+    ),
+    "IL106": (
+        "One module object with parameters sits at several places of the module tree (a "
+        "ModuleList or Sequential built with [Block()] * n, or by appending the same object).",
+        "The n layers are one layer repeated: they share every weight, so the network has the "
+        "capacity of one block. Sharing one by name (self.head.weight = self.embed.weight) is "
+        "deliberate and not reported.",
+        "Build a new module per place: nn.ModuleList([Block() for _ in range(n)]).",
+    ),
+    "IL107": (
+        "A parameter that still holds the untouched memory of torch.empty / torch.Tensor(n, m) "
+        "when the module is built: no write of any kind reached it.",
+        "Uninitialised memory is whatever bytes were there: often zeros (every unit identical), "
+        "sometimes huge values or NaN.",
+        "Initialise it (nn.init.kaiming_uniform_, or call reset_parameters() at the end of __init__).",
+    ),
 }
 
-CODES = (SYMMETRIC, DEAD, INIT_TOUCHED_NOTHING, RUNTIME_ERROR)
+CODES = (
+    SYMMETRIC, DEAD, INIT_TOUCHED_NOTHING, RUNTIME_ERROR, UNREGISTERED_TENSOR, SHARED_PARAMETER, UNINITIALISED_PARAMETER,
+)
 
 
 def url(code: str) -> str:

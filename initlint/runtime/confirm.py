@@ -1,16 +1,14 @@
-"""`initlint PATHS --runtime`: confirm or clear each static finding by probing the module it is about.
+"""`initlint PATHS --runtime`: confirm or refute each static finding by building its module the way the file does.
 
-For a static diagnostic (IL001-IL005) the module to build is found with ast:
+For each file with findings, `recipes` plans the ways of building the module each finding is
+about (module-level instances, factories, literal call sites, the branch of `__init__` that
+reaches the site, test functions, the main block); one worker per file runs them in order with
+the flagged lines watched, and `claims` judges each finding on the first module whose building
+ran its site. A finding comes back with one note: `runtime: confirmed — ...`, `runtime: refuted
+— ...` (what broke the tie), `runtime: could not reach the site — ...` (what was tried, and the
+command to try), or `runtime: could not measure — ...` (the site ran but the probe could not).
 
-* inside a class (its methods included): that class, built with no arguments;
-* in a module-level statement (seed 001's `net = MNISTNet(); net.fc1.weight.data = ...`): the
-  file is run in the worker and the first module-level name of that statement that holds an
-  nn.Module instance is probed (names on the flagged line first);
-* anywhere else (a plain function): not run, and the note says why.
-
-Each distinct module runs once, in its own worker (see `isolate`). The diagnostic comes back with
-a note: `runtime: confirmed — <evidence>`, `runtime: not confirmed — <what was measured>`, or
-`runtime: could not run — <why>`.
+A worker that crashes or hangs loses only the recipe it was running: the rest run in a new worker.
 """
 
 from __future__ import annotations
@@ -18,142 +16,197 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
-import re
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from initlint.diagnostic import Diagnostic
 from initlint.runtime import INSTALL_HINT, isolate, torch_available
-from initlint.runtime.isolate import Result
+from initlint.runtime.claims import CLAIMS, WORDS, Verdict, judge, verdict_of
+from initlint.runtime.progress import Progress
+from initlint.runtime.recipes import FileIndex, Planner, Recipe, SitePlan
 from initlint.runtime.results import Report
-from initlint.runtime.spec import Target, parse_file
+from initlint.runtime.settings import RuntimeSettings
+from initlint.runtime.spec import Target
 
-# Static code -> the runtime codes that confirm it.
-CONFIRMED_BY = {
-    "IL001": ("IL101", "IL102"),  # constant weight: identical units (or, for zero, dead ones)
-    "IL002": ("IL102", "IL101"),  # zeroed layer before a ReLU: dead
-    "IL003": ("IL101", "IL102"),  # constant init loop
-    "IL004": ("IL103",),  # init before layers: touched nothing
-    "IL005": ("IL101",),  # repeated rows: identical units
-}
-_CHAIN = re.compile(r"\b[A-Za-z_]\w*((?:\.[A-Za-z_]\w*)+)")
+__all__ = ["confirm", "CLAIMS", "verdict_of"]
 
 
-def confirm(diagnostics: Sequence[Diagnostic], *, timeout: float = 60.0, device: str = "cpu", steps: int = 3, jobs: Optional[int] = None) -> List[Diagnostic]:
-    """The diagnostics, in order, each static finding with a `runtime: ...` note added."""
-    wanted = [d for d in diagnostics if d.code in CONFIRMED_BY]
+@dataclasses.dataclass
+class _FileJob:
+    """The sites of one file and the recipes that may reach them."""
+
+    path: str
+    diagnostics: List[Diagnostic]
+    plans: List[SitePlan]
+    lines: List[str]
+    recipes: List[Recipe] = dataclasses.field(default_factory=list)
+    sites_of: Dict[Recipe, List[str]] = dataclasses.field(default_factory=dict)
+    outcomes: Dict[str, Dict[str, Any]] = dataclasses.field(default_factory=dict)
+    import_error: Optional[str] = None
+
+    @property
+    def label(self) -> str:
+        shown = os.path.relpath(self.path)
+        return f"{self.path if shown.startswith('..') else shown} ({len(self.diagnostics)} finding(s))"
+
+    def ident(self, recipe: Recipe) -> str:
+        return f"r{self.recipes.index(recipe)}"
+
+
+def confirm(
+    diagnostics: Sequence[Diagnostic], *, timeout: float = 60.0, device: str = "cpu", steps: int = 3,
+    jobs: Optional[int] = None, settings: Optional[RuntimeSettings] = None, progress: bool = False,
+) -> List[Diagnostic]:
+    """The diagnostics, in order, each static finding with a `runtime: ...` note added.
+
+    settings: `[tool.initlint.runtime.targets]` (arguments and inputs per class); progress: a line
+    per file on stderr as it starts and ends (a live status on a terminal).
+    """
+    wanted = [d for d in diagnostics if d.code in CLAIMS]
     if not wanted:
         return list(diagnostics)
     if not torch_available():
-        return [_noted(d, f"runtime: could not run — {INSTALL_HINT}") if d.code in CONFIRMED_BY else d for d in diagnostics]
-    sites: Dict[int, Union[Target, str]] = {id(d): locate(d) for d in wanted}
-    targets = list(dict.fromkeys(t for t in sites.values() if isinstance(t, Target)))
-    workers = jobs or isolate.default_workers(len(targets), device)
-    options = {"kwargs": {}, "device": device, "steps": steps, "threads": isolate.threads_per_worker(workers)}
-    jobs_ = [(t.label, dict(options, mode="probe", target=t.to_dict())) for t in targets]
-    results = dict(zip(targets, isolate.run_many(jobs_, timeout, workers)))
-    out = []
-    for d in diagnostics:
-        site = sites.get(id(d))
-        if site is None:
-            out.append(d)
-        elif isinstance(site, str):
-            out.append(_noted(d, f"runtime: could not run — {site}"))
+        return [_noted(d, Verdict("unmeasured", INSTALL_HINT)) if d.code in CLAIMS else d for d in diagnostics]
+    verdicts: Dict[int, Verdict] = {}
+    files: Dict[str, List[Diagnostic]] = {}
+    for d in wanted:
+        if d.cell is not None:
+            verdicts[id(d)] = Verdict("unreached", "notebook cells are not run by the runtime confirmation")
         else:
-            out.append(_noted(d, verdict(d, results[site])))
-    return out
+            files.setdefault(os.path.abspath(d.path), []).append(d)
+    work = []
+    for path, found in files.items():
+        job = _plan(path, found, settings or RuntimeSettings())
+        if isinstance(job, str):
+            verdicts.update((id(d), Verdict("unreached", job)) for d in found)
+        else:
+            work.append(job)
+    workers = jobs or isolate.default_workers(len(work), device)
+    options = {"device": device, "steps": steps, "seed": 0, "threads": isolate.threads_per_worker(workers)}
+    shown = Progress(enabled=progress, describe=describe_file, total=len(work))
+
+    def one(job: _FileJob) -> None:
+        shown.start(job.label)
+        _run(job, options, timeout)
+        for number, (d, plan, line) in enumerate(zip(job.diagnostics, job.plans, job.lines)):
+            verdicts[id(d)] = _verdict(job, f"s{number}", d, plan, line)
+        shown.end(job.label, [verdicts[id(d)] for d in job.diagnostics])
+
+    with shown:
+        if workers <= 1 or len(work) <= 1:
+            for job in work:
+                one(job)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(one, work))
+    return [_noted(d, verdicts[id(d)]) if id(d) in verdicts else d for d in diagnostics]
 
 
-def _noted(diagnostic: Diagnostic, note: str) -> Diagnostic:
-    return dataclasses.replace(diagnostic, notes=diagnostic.notes + (note,))
+def describe_file(label: str, verdicts: Sequence[Verdict], seconds: float) -> str:
+    """The progress line of one file: `model.py (3 finding(s)): 2 confirmed, 1 refuted (4.2 s)`."""
+    counts: Dict[str, int] = {}
+    for v in verdicts:
+        counts[WORDS[v.kind]] = counts.get(WORDS[v.kind], 0) + 1
+    return f"{label}: {', '.join(f'{n} {word}' for word, n in counts.items())} ({seconds:.1f} s)"
 
 
-def locate(diagnostic: Diagnostic) -> Union[Target, str]:
-    """The module a static diagnostic is about, or why there is none to run."""
-    if diagnostic.cell is not None:
-        return "notebook cells are not run by the runtime confirmation"
-    tree = parse_file(diagnostic.path)
-    if tree is None:
-        return f"cannot parse {diagnostic.path}"
-    row = diagnostic.location.row
-    chain = _enclosing(tree.body, row)
-    classes = [node for node in chain if isinstance(node, ast.ClassDef)]
-    if classes:
-        if any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in chain[: chain.index(classes[-1])]):
-            return f"class {classes[-1].name} is defined inside a function"
-        return Target(path=os.path.abspath(diagnostic.path), name=".".join(c.name for c in classes))
-    if chain and isinstance(chain[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return f"the site is in function {chain[0].name}(), not in an nn.Module class or module-level code"
-    statement = next((s for s in tree.body if s.lineno <= row <= (s.end_lineno or s.lineno)), None)
-    if statement is None:
-        return "no statement at this line"
-    candidates = _module_names(tree, statement, row)
-    if not candidates:
-        return "no module-level variable in this statement could hold the model"
-    return Target(path=os.path.abspath(diagnostic.path), candidates=tuple(candidates))
+def _noted(diagnostic: Diagnostic, verdict: Verdict) -> Diagnostic:
+    return dataclasses.replace(diagnostic, notes=diagnostic.notes + (verdict.note,))
 
 
-def _enclosing(body: List[ast.stmt], row: int) -> List[ast.AST]:
-    """The classes and functions containing `row`, outermost first."""
-    for node in body:
-        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.lineno <= row <= (node.end_lineno or node.lineno):
-            return [node] + _enclosing(node.body, row)
-    return []
-
-
-def _module_names(tree: ast.Module, statement: ast.stmt, row: int) -> List[str]:
-    """Names used in `statement` that module-level code assigns (flagged line first)."""
-    assigned = set()
-    for node in tree.body:
-        for target in _targets(node):
-            assigned.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
-    names = [n for n in ast.walk(statement) if isinstance(n, ast.Name) and n.id in assigned]
-    names.sort(key=lambda n: (n.lineno != row, n.lineno, n.col_offset))
-    return list(dict.fromkeys(n.id for n in names))
-
-
-def _targets(node: ast.stmt) -> List[ast.AST]:
-    if isinstance(node, ast.Assign):
-        return list(node.targets)
-    if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-        return [node.target]
-    if isinstance(node, (ast.For, ast.AsyncFor)):
-        return [node.target]
-    return []
-
-
-def _related(diagnostic: Diagnostic, report: Report) -> Tuple[List[str], bool]:
-    """Parameters the flagged line names (`self.fc1.weight` -> fc1.weight), and whether any were named."""
+def _plan(path: str, found: List[Diagnostic], settings: RuntimeSettings) -> Any:
+    """The file's job, or why none can run."""
     try:
-        with open(diagnostic.path, encoding="utf-8") as handle:
-            line = handle.read().splitlines()[diagnostic.location.row - 1]
-    except (OSError, IndexError):
-        line = ""
-    names = [p.name for p in report.parameters]
-    chains = [m.group(1)[1:] for m in _CHAIN.finditer(line)]
-    related = [n for n in names if any(c == n or c.startswith(n + ".") or n.startswith(c + ".") for c in chains)]
-    return (related, True) if related else (names, False)
+        with open(path, encoding="utf-8") as handle:
+            source = handle.read()
+        tree = ast.parse(source, filename=path)
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError, RecursionError) as error:
+        return f"cannot read or parse {path}: {error}"
+    lines = source.splitlines()
+    planner = Planner(FileIndex(path, tree), settings)
+    plans = [planner.plan(d.location.row, CLAIMS[d.code].watch_construction) for d in found]
+    job = _FileJob(path, found, plans, [lines[d.location.row - 1] if 0 < d.location.row <= len(lines) else "" for d in found])
+    for number, plan in enumerate(plans):
+        for recipe in plan.recipes:
+            if recipe not in job.sites_of:
+                job.recipes.append(recipe)
+                job.sites_of[recipe] = []
+            job.sites_of[recipe].append(f"s{number}")
+    return job
 
 
-def verdict(diagnostic: Diagnostic, result: Result) -> str:
-    """The note for one diagnostic from its module's probe."""
-    if result.status != "ok" or result.report is None:
-        return f"runtime: could not run — {result.error}"
-    report = result.report
-    codes = CONFIRMED_BY[diagnostic.code]
-    if diagnostic.code == "IL004":
-        hits = [f.evidence for f in report.findings if f.code in codes]
-        if hits:
-            return "runtime: confirmed — " + hits[0]
-        if not report.init_recorded:
-            return "runtime: could not run — the module was given as an instance: its construction was not watched"
-        seen = "; ".join(f"{r.name} reached {r.reached} of {r.total} parameters" for r in report.init_routines)
-        return "runtime: not confirmed — " + (seen or "no init routine ran during construction")
-    related, named = _related(diagnostic, report)
-    hits = [f for f in report.findings if f.code in codes and (f.parameter in related or not named)]
-    hits = [f.evidence for f in sorted(hits, key=lambda f: codes.index(f.code))]
-    if hits:
-        more = f" (+{len(hits) - 3} more)" if len(hits) > 3 else ""
-        return "runtime: confirmed — " + "; ".join(hits[:3]) + more
-    stats = [report.stat(n) for n in related[:3]]
-    seen = "; ".join(s.describe() for s in stats if s is not None) or "no parameter named on this line"
-    return f"runtime: not confirmed — {seen} ({report.steps} SGD steps on {report.model})"
+def _run(job: _FileJob, options: Dict[str, Any], timeout: float) -> None:
+    """Run the job's recipes in a worker; after a crash or a hang, the ones left in a new worker."""
+    if not job.recipes:
+        return
+    request: Dict[str, Any] = dict(
+        options, mode="recipes", target=Target(path=job.path).to_dict(),
+        sites={f"s{i}": list(plan.rows) for i, plan in enumerate(job.plans)},
+        needs_probe={f"s{i}": CLAIMS[d.code].needs_probe for i, d in enumerate(job.diagnostics)},
+    )
+    remaining = [r.request(job.ident(r), job.sites_of[r]) for r in job.recipes]
+    while remaining:
+        satisfied = sorted({s for o in job.outcomes.values() for s in o.get("measured", ())})
+        result = isolate.run(job.label, dict(request, recipes=remaining, satisfied=satisfied), timeout)
+        data = result.data or {}
+        job.outcomes.update(data.get("recipes") or {})
+        job.import_error = data.get("import_error") or job.import_error
+        if result.status == "ok":
+            return
+        left = [r for r in remaining if r["id"] not in job.outcomes]
+        if not left:
+            return
+        current = data.get("current")
+        if current is None or result.phase in isolate.PREAMBLE + ("importing",):
+            for r in left:  # the worker failed before or between recipes: every one left fails alike
+                job.outcomes[r["id"]] = {"status": "error", "error": result.error or "the worker failed"}
+            return
+        job.outcomes[current] = {"status": "error", "error": result.error or "the worker failed", "hits": {}}
+        remaining = [r for r in left if r["id"] != current]
+
+
+def _built(recipe: Recipe, outcome: Dict[str, Any]) -> str:
+    """How the probed module was built, for the verdict."""
+    if recipe.kind == "instance":
+        return f"module-level {outcome.get('instance') or recipe.candidates[0]}, as the file left it"
+    if recipe.kind == "run":
+        which = outcome.get("instance") or outcome.get("model") or "the model"
+        return f"{recipe.label} ({which} as it stood at its first forward call)"
+    return recipe.label
+
+
+def _verdict(job: _FileJob, site: str, diagnostic: Diagnostic, plan: SitePlan, line: str) -> Verdict:
+    """The verdict on one finding (site `site` of the job): from the first recipe that ran its site and could be measured."""
+    claim = CLAIMS[diagnostic.code]
+    where = f"line {plan.rows[0]}" if len(plan.rows) == 1 else f"lines {plan.rows[0]}-{plan.rows[-1]}"
+    tried: List[str] = []
+    unmeasured: Optional[Tuple[str, str]] = None
+    for recipe in plan.recipes:
+        outcome = job.outcomes.get(job.ident(recipe))
+        if outcome is None or outcome.get("status") == "skipped":
+            continue
+        if outcome.get("status") != "ok":
+            ran = " after running the site" if (outcome.get("ran") or {}).get(site) else ""
+            tried.append(f"{recipe.label}{ran}: {outcome.get('error')}")
+            continue
+        if not (outcome.get("hits") or {}).get(site):
+            raised = f" (then: {outcome['raised']})" if outcome.get("raised") else ""
+            other = " for another module" if (outcome.get("ran") or {}).get(site) else ""
+            tried.append(f"{_built(recipe, outcome)}: {where} did not run{other}{raised}")
+            continue
+        if claim.needs_probe and outcome.get("probe_error"):
+            unmeasured = unmeasured or (_built(recipe, outcome), outcome["probe_error"])
+            continue
+        return judge(diagnostic, line, Report.from_dict(outcome["report"]), _built(recipe, outcome))
+    suggestion = plan.suggestion
+    if unmeasured is not None:
+        built, error = unmeasured
+        if "input shape" in error and suggestion.startswith("initlint runtime"):
+            suggestion += " --input-shape SHAPE"
+        return Verdict("unmeasured", f"{built} ran {where}, but the probe could not run: {error}; try: {suggestion}")
+    if not plan.recipes:
+        return Verdict("unreached", f"{plan.reason or 'no way of building it was found'}; try: {suggestion}")
+    if job.import_error and not tried:
+        tried.append(f"importing the file: {job.import_error}")
+    shown = "; ".join(tried[:3]) + (f"; and {len(tried) - 3} more" if len(tried) > 3 else "")
+    return Verdict("unreached", f"tried {len(tried)} way(s) of reaching it in {plan.scope}: {shown}; try: {suggestion}")

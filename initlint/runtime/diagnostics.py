@@ -26,7 +26,7 @@ def _display(path: str) -> str:
 def _anchor(result: Result, target: Target) -> Tuple[Optional[str], Location]:
     """Where the target's diagnostics point: its class's definition, else its file."""
     path = result.path or target.path
-    name = target.name if target.name and not target.candidates else result.name
+    name = result.name if result.instance else target.name or result.name  # an instance points at its class
     if path and name:
         found = class_line(path, name)
         if found:
@@ -47,12 +47,15 @@ def from_result(result: Result, target: Target) -> List[Diagnostic]:
     """The diagnostics of one target: its findings, or one IL104 if it could not run."""
     path, location = _anchor(result, target)
     path = path or result.label
+    diagnostics = []
     if result.status != "ok" or result.report is None:
         notes = (f"output (tail): {_last_lines(result.output)}",) if result.output.strip() else ()
-        return [_diagnostic(codes.RUNTIME_ERROR, error_message(result, target), path, location, notes)]
+        diagnostics.append(_diagnostic(codes.RUNTIME_ERROR, error_message(result, target), path, location, notes))
+    if result.report is None:
+        return diagnostics
     # Several module-level instances share one class line: name the instance in the message.
     prefix = f"{result.instance}: " if result.instance else ""
-    diagnostics = []
+    # What watching the construction proved (IL103, IL106, IL107) stands even when forward failed.
     for finding in result.report.findings:
         where, at = (finding.path, Location(finding.line, 1)) if finding.path and finding.line else (path, location)
         code = (finding.code, finding.name)

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,7 @@ class Result:
     output: str = ""  # the tail of the worker's stdout+stderr
     classes: Optional[List[Dict[str, Any]]] = None  # discovery mode
     seconds: float = 0.0
+    data: Optional[Dict[str, Any]] = None  # the worker's whole result document (the recipes mode reads it)
 
 
 def _signal_name(number: int) -> str:
@@ -115,8 +117,9 @@ def _environment(threads: Optional[int]) -> Dict[str, str]:
     return env
 
 
-def run(label: str, request: Dict[str, Any], timeout: float) -> Result:
-    """Run one worker for `request` and describe its outcome."""
+def run(label: str, request: Dict[str, Any], timeout: float, stop: Optional[threading.Event] = None) -> Result:
+    """Run one worker for `request` and describe its outcome; `stop` set: kill it now (an
+    interrupt of the parent, seen by `run_many`'s threads)."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="initlint-runtime-") as folder:
         request_path = os.path.join(folder, "request.json")
@@ -133,7 +136,7 @@ def run(label: str, request: Dict[str, Any], timeout: float) -> Result:
                 start_new_session=True, env=dict(_environment(request.get("threads")), **{_TOKEN: token}),
             )
             try:
-                code, timed_out = _wait(process, result_path, timeout)
+                code, timed_out = _wait(process, result_path, timeout, stop)
             except BaseException:  # Ctrl-C in the parent: take the worker down with us
                 _kill_group(process.pid)
                 process.wait()
@@ -146,7 +149,7 @@ def run(label: str, request: Dict[str, Any], timeout: float) -> Result:
     return _describe(label, data, code, timed_out, timeout, output, time.monotonic() - started)
 
 
-def _wait(process: subprocess.Popen, result_path: str, timeout: float) -> Tuple[int, bool]:
+def _wait(process: subprocess.Popen, result_path: str, timeout: float, stop: Optional[threading.Event] = None) -> Tuple[int, bool]:
     """(exit code, timed out). The clock starts once torch is imported: `timeout` bounds the user's code.
 
     Importing torch takes from one second to a minute (cold caches, network file systems); it
@@ -154,7 +157,11 @@ def _wait(process: subprocess.Popen, result_path: str, timeout: float) -> Tuple[
     """
     started = time.monotonic()
     deadline: Optional[float] = None
+    progress = None
     while True:
+        if stop is not None and stop.is_set():
+            _kill_group(process.pid)
+            return process.wait(), False
         now = time.monotonic()
         limit = deadline if deadline is not None else started + IMPORT_ALLOWANCE + timeout
         try:
@@ -162,8 +169,12 @@ def _wait(process: subprocess.Popen, result_path: str, timeout: float) -> Tuple[
         except subprocess.TimeoutExpired:
             pass
         now = time.monotonic()
-        if deadline is None and _read(result_path).get("phase") not in PREAMBLE:
+        data = _read(result_path)
+        if deadline is None and data.get("phase") not in PREAMBLE:
             deadline = now + timeout
+        if deadline is not None and data.get("progress") != progress:
+            # A worker running several recipes reports each one done: each gets the whole timeout.
+            progress, deadline = data.get("progress"), now + timeout
         if now >= (deadline if deadline is not None else started + IMPORT_ALLOWANCE + timeout):
             _kill_group(process.pid)
             return process.wait(), True
@@ -181,11 +192,11 @@ def _describe(label: str, data: Dict[str, Any], code: int, timed_out: bool, time
     phase = data.get("phase", "starting")
     common: Dict[str, Any] = {
         "label": label, "phase": phase, "name": data.get("label"), "instance": data.get("instance"),
-        "path": data.get("path"), "line": data.get("line"), "output": output, "seconds": seconds,
+        "path": data.get("path"), "line": data.get("line"), "output": output, "seconds": seconds, "data": data,
+        "report": Report.from_dict(data["report"]) if data.get("report") else None,
     }
     if data.get("status") == "ok":
-        report = Report.from_dict(data["report"]) if data.get("report") else None
-        return Result(status="ok", report=report, classes=data.get("classes"), **common)
+        return Result(status="ok", classes=data.get("classes"), **common)
     if data.get("status") == "error":
         error = data.get("error") or {}
         kind = error.get("kind")
@@ -209,12 +220,33 @@ def _describe(label: str, data: Dict[str, Any], code: int, timed_out: bool, time
     return Result(status="crash", kind="exit", error=text, **common)
 
 
-def run_many(jobs: Sequence[Any], timeout: float, workers: int) -> List[Result]:
-    """`run` for each (label, request) pair, `workers` at a time, in the order given."""
+def run_many(jobs: Sequence[Any], timeout: float, workers: int, progress: Optional[Any] = None) -> List[Result]:
+    """`run` for each (label, request) pair, `workers` at a time, in the order given.
+
+    `progress` (see `initlint.runtime.progress`) hears of each job as it starts and ends. An
+    interrupt (it reaches the main thread only) stops the threads, and each kills its worker and
+    whatever that started, before it goes on up.
+    """
+    stop = threading.Event()
+
+    def one(job: Any) -> Result:
+        if progress is not None:
+            progress.start(job[0])
+        result = run(job[0], job[1], timeout, stop)
+        if progress is not None and not stop.is_set():  # (killed by an interrupt: not its failure)
+            progress.end(job[0], result)
+        return result
+
     if workers <= 1 or len(jobs) <= 1:
-        return [run(label, request, timeout) for label, request in jobs]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda job: run(job[0], job[1], timeout), jobs))
+        return [one(job) for job in jobs]
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        return list(pool.map(one, jobs))
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # within a poll once `stop` is set
 
 
 def default_workers(count: int, device: str) -> int:

@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from torch import nn
 
+from initlint.runtime.canary import Canary, untouched
 from initlint.runtime.recorder import Recorder
 from initlint.runtime.results import Finding, InitRoutine
 from initlint.runtime.spec import Target
@@ -35,8 +36,9 @@ class Built:
     label: str  # the class (or factory) name used in messages
     examples: Optional[Tuple[Any, ...]] = None  # example inputs a factory returned
     routines: Tuple[InitRoutine, ...] = ()
-    untouched: Tuple[Finding, ...] = ()  # IL103 findings
+    construction: Tuple[Finding, ...] = ()  # IL103 and IL107: what watching the construction proved
     recorded: bool = False  # False for instances: construction happened before we saw them
+    example_kwargs: Optional[Dict[str, Any]] = None  # keyword inputs of forward, when known
 
 
 def import_module(target: Target) -> ModuleType:
@@ -67,6 +69,27 @@ def import_module(target: Target) -> ModuleType:
     return module
 
 
+def import_partially(target: Target) -> Tuple[Optional[ModuleType], Optional[BaseException]]:
+    """Import the target's file, keeping what it defined before an error: (module, the error or None).
+
+    A file whose module-level code raises at line 80 still defines the classes above it; the
+    ways of building them that need no more than those definitions can still run.
+    """
+    if target.module is not None or target.path is None:
+        try:
+            return import_module(target), None
+        except (Exception, SystemExit) as error:
+            return None, error
+    before = set(sys.modules)
+    try:
+        return import_module(target), None
+    except (Exception, SystemExit) as error:  # sys.exit() at module level: what ran before is still there
+        added = [name for name in sys.modules if name not in before]
+        path = os.path.abspath(target.path)
+        module = next((sys.modules[n] for n in added if os.path.abspath(getattr(sys.modules[n], "__file__", "") or "") == path), None)
+        return module, error
+
+
 def resolve(module: ModuleType, name: str) -> Any:
     """`Name` or `Outer.Inner` in the module."""
     value: Any = module
@@ -85,6 +108,79 @@ def discover(module: ModuleType) -> List[Dict[str, Any]]:
         if inspect.isclass(value) and issubclass(value, nn.Module) and value.__module__ == module.__name__:
             found.append({"name": name, "line": location(value)[1], "required": required_arguments(value)})
     return sorted(found, key=lambda item: item["line"] or 0)
+
+
+def discover_instances(module: ModuleType) -> List[Dict[str, Any]]:
+    """Module-level nn.Module instances (a layer of another listed instance, or a second name for one, is left out)."""
+    values = [(name, value) for name, value in vars(module).items() if isinstance(value, nn.Module) and not name.startswith("__")]
+    inner = {id(sub) for _, value in values for sub in list(value.modules())[1:]}
+    found, seen = [], set()
+    for name, value in values:
+        if id(value) in inner or id(value) in seen:
+            continue
+        seen.add(id(value))
+        found.append({"name": name, "line": location(value)[1], "kind": "instance", "class": type(value).__name__})
+    return found
+
+
+def discover_factories(module: ModuleType) -> List[Dict[str, Any]]:
+    """Functions of the module that take no required argument and return a module (or module and inputs).
+
+    Judged from the source, never by calling: a `return` of a construction of an nn.Module class
+    (or of a name assigned one), or a return annotation naming an nn.Module class. `main()` or
+    `train()` are never run to find out."""
+    found = []
+    for name, value in vars(module).items():
+        if not inspect.isfunction(value) or value.__module__ != module.__name__ or required_arguments(value):
+            continue
+        if _returns_module(value, module):
+            found.append({"name": name, "line": location(value)[1], "kind": "factory"})
+    return found
+
+
+def _returns_module(function: Any, module: ModuleType) -> bool:
+    import ast
+    import textwrap
+
+    annotation = inspect.signature(function).return_annotation
+    if inspect.isclass(annotation) and issubclass(annotation, nn.Module):
+        return True
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    made = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    made[target.id] = node.value
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Return) or node.value is None:
+            continue
+        value = node.value.elts[0] if isinstance(node.value, ast.Tuple) and node.value.elts else node.value
+        call = made.get(value.id) if isinstance(value, ast.Name) else value
+        while isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Call):
+            call = call.func.value  # Net().to(device), Net().eval()
+        if isinstance(call, ast.Call) and _is_module_class(call.func, module):
+            return True
+    return False
+
+
+def _is_module_class(func: Any, module: ModuleType) -> bool:
+    """Whether a called expression (`Net`, `nn.Sequential`, `models.Net`) names an nn.Module class."""
+    import ast
+
+    parts = []
+    while isinstance(func, ast.Attribute):
+        parts.insert(0, func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name):
+        return False
+    value: Any = vars(module).get(func.id)
+    for part in parts:
+        value = getattr(value, part, None)
+    return inspect.isclass(value) and issubclass(value, nn.Module)
 
 
 def required_arguments(callable_: Any) -> List[str]:
@@ -107,8 +203,8 @@ def location(value: Any) -> Tuple[Optional[str], Optional[int]]:
         return None, None
 
 
-def build(value: Any, kwargs: Optional[Dict[str, Any]] = None, label: Optional[str] = None) -> Built:
-    """A module from a class, a factory or an instance; construction is recorded for IL103."""
+def build(value: Any, kwargs: Optional[Dict[str, Any]] = None, label: Optional[str] = None, args: Tuple[Any, ...] = ()) -> Built:
+    """A module from a class, a factory or an instance; construction is watched for IL103 and IL107."""
     kwargs = dict(kwargs or {})
     if isinstance(value, nn.Module):
         return Built(value, label or type(value).__name__)
@@ -117,14 +213,20 @@ def build(value: Any, kwargs: Optional[Dict[str, Any]] = None, label: Optional[s
     label = label or getattr(value, "__qualname__", repr(value))
     if inspect.isclass(value) and not issubclass(value, nn.Module):
         raise BuildError(f"{label} is not an nn.Module subclass")
-    missing = [name for name in required_arguments(value) if name not in kwargs]
+    missing = [name for name in required_arguments(value)[len(args):] if name not in kwargs]
     if missing:
         raise BuildError(f"{label} needs constructor arguments: {', '.join(missing)}")
-    with Recorder() as recorder:
-        made = value(**kwargs)
+    with Canary(), Recorder() as recorder:
+        made = value(*args, **kwargs)
     model, examples = _unpack(made, label)
-    routines, untouched = recorder.summarize(model, type(model).__name__)
-    return Built(model, label, examples, routines, untouched, recorded=True)
+    return watched(model, label, recorder, examples)
+
+
+def watched(model: nn.Module, label: str, recorder: Recorder, examples: Optional[Tuple[Any, ...]] = None) -> Built:
+    """A module whose construction ran under `recorder` and the canary: its IL103 and IL107 findings."""
+    name = type(model).__name__
+    routines, found = recorder.summarize(model, name)
+    return Built(model, label, examples, routines, found + untouched(model, name), recorded=True)
 
 
 def _unpack(made: Any, label: str) -> Tuple[nn.Module, Optional[Tuple[Any, ...]]]:
@@ -133,5 +235,7 @@ def _unpack(made: Any, label: str) -> Tuple[nn.Module, Optional[Tuple[Any, ...]]
         return made, None
     if isinstance(made, (tuple, list)) and len(made) == 2 and isinstance(made[0], nn.Module):
         inputs = made[1]
+        if inputs is None:
+            return made[0], None
         return made[0], tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     raise BuildError(f"{label} returned {type(made).__name__}; expected an nn.Module or (module, example_inputs)")

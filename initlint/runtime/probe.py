@@ -25,17 +25,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from initlint.runtime import structure
 from initlint.runtime.results import (
     Finding,
     ParameterStat,
     dead_finding,
     symmetric_finding,
+    unregistered_finding,
 )
 from initlint.runtime.units import UnitView, views
 
@@ -55,18 +57,30 @@ class Outcome:
     steps: int
 
 
-def run(model: nn.Module, inputs: Sequence[Any], *, steps: int = 3, lr: float = 0.01, seed: int = 0, kwargs: Optional[Dict[str, Any]] = None) -> Outcome:
+def run(model: nn.Module, inputs: Sequence[Any], *, steps: int = 3, lr: float = 0.01, seed: int = 0, kwargs: Optional[Dict[str, Any]] = None,
+        redraw: Optional[Callable[[], Sequence[Any]]] = None) -> Outcome:
     """Train `model` in place for `steps` SGD steps on random cotangents and judge its parameters.
 
-    The caller owns `model` (pass a copy to keep the original untouched).
+    The caller owns `model` (pass a copy to keep the original untouched). `redraw` gives fresh
+    random inputs for each step after the first: a ReLU unit that no sample of one small batch
+    happens to switch on is not dead, and units of a constant layer share that fate (a batch of 4
+    misses them all one time in 16), so each step sees new samples; inputs kept as given stay.
     """
     kwargs = kwargs or {}
     noise = torch.Generator().manual_seed(seed)
     notes: List[str] = []
     model.train()
-    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    if not params:
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    # An empty parameter has no entries to be dead or alike: skipped, never blamed on the model.
+    empty = [n for n, p in trainable if _empty(p)]
+    params = [(n, p) for n, p in trainable if n not in empty]
+    if empty:
+        notes.append(f"skipped {len(empty)} zero-size parameter(s): {', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}")
+    if not trainable:
         raise ProbeError("the module has no trainable parameters")
+    if not params:
+        return Outcome((), (), tuple(notes), (), 0)
+    leaves = _Leaves(model, inputs, kwargs)
     first_nonzero: Dict[str, Optional[int]] = {n: None for n, _ in params}
     used: Dict[str, bool] = {n: False for n, _ in params}
     order: Dict[str, int] = {}
@@ -76,7 +90,11 @@ def run(model: nn.Module, inputs: Sequence[Any], *, steps: int = 3, lr: float = 
         for step in range(steps):
             for _, p in params:
                 p.grad = None
+            if step and redraw is not None:
+                inputs = redraw()
             loss = _cotangent_loss(model(*inputs, **kwargs), noise)
+            if step < 2:
+                leaves.collect(loss, step)  # before backward: their gradients are restored afterwards
             if not torch.isfinite(loss):
                 notes.append(f"stopped before step {step}: the output is not finite")
                 break
@@ -105,10 +123,73 @@ def run(model: nn.Module, inputs: Sequence[Any], *, steps: int = 3, lr: float = 
                         p.add_(p.grad, alpha=-lr)
         for _, p in params:
             p.grad = None
+        leaves.restore()
     notes.extend(dropout)  # filled when the context exits
     if done < steps and done:
         notes.append(f"judged on {done} of {steps} steps")
-    return _judge(params, unit_views or [], first_nonzero, used, order, done, notes)
+    outcome = _judge(params, unit_views or [], first_nonzero, used, order, done, notes)
+    return dataclasses.replace(outcome, findings=leaves.findings() + outcome.findings)
+
+
+def _empty(p: torch.Tensor) -> bool:
+    """A parameter with no entries (a lazy one, not materialised yet, is not empty)."""
+    return not isinstance(p, nn.parameter.UninitializedParameter) and p.numel() == 0
+
+
+class _Leaves:
+    """IL105: leaf tensors that require grad and reach the loss but are not parameters of the module.
+
+    Found by walking the autograd graph of the loss (AccumulateGrad nodes hold the leaves) at
+    steps 0 and 1: a leaf seen at both is stored somewhere, not made afresh by each forward.
+    The probe's backward accumulates gradients into them (they may be the caller's globals), so
+    their `.grad` is put back as it was.
+    """
+
+    def __init__(self, model: nn.Module, inputs: Sequence[Any], kwargs: Dict[str, Any]) -> None:
+        self.model = model
+        self.known = {id(p) for p in model.parameters()}
+        self.known.update(id(t) for t in list(inputs) + list(kwargs.values()) if isinstance(t, torch.Tensor))
+        self.seen: List[Dict[int, torch.Tensor]] = []
+        self.saved: Dict[int, Tuple[torch.Tensor, Optional[torch.Tensor]]] = {}
+
+    def collect(self, loss: torch.Tensor, step: int) -> None:
+        """The unregistered leaves of this step's graph (their gradients saved for `restore`)."""
+        found: Dict[int, torch.Tensor] = {}
+        visited = set()
+        stack = [loss.grad_fn]
+        while stack:
+            node = stack.pop()
+            if node is None or node in visited:
+                continue
+            visited.add(node)
+            variable = getattr(node, "variable", None)
+            if variable is not None and id(variable) not in self.known:
+                found[id(variable)] = variable
+            stack.extend(child for child, _ in node.next_functions)
+        for key, tensor in found.items():
+            if key not in self.saved:
+                grad = tensor.grad
+                self.saved[key] = (tensor, grad.clone() if grad is not None else None)
+        self.seen.append(found)
+
+    def restore(self) -> None:
+        """Put back the gradients the probe's backward passes accumulated into unregistered leaves."""
+        for tensor, grad in self.saved.values():
+            tensor.grad = grad
+
+    def findings(self) -> Tuple[Finding, ...]:
+        """IL105 for each leaf met at every collected step, named by where the module holds it."""
+        if not self.seen:
+            return ()
+        common = [t for key, t in self.seen[0].items() if all(key in other for other in self.seen[1:])]
+        held = structure.holders(self.model)
+        groups: Dict[Tuple[str, str], List[Tuple[str, torch.Tensor]]] = {}
+        for tensor in common:  # one finding per attribute: a list of 12 layers is one mistake
+            where, how, attribute = structure.describe_leaf(self.model, tensor, held)
+            groups.setdefault((attribute, how), []).append((where, tensor))
+        out = [unregistered_finding(attribute, [(w, tuple(t.shape)) for w, t in sorted(members, key=lambda m: m[0])], how)
+               for (attribute, how), members in groups.items()]
+        return tuple(sorted(out, key=lambda f: f.parameter))
 
 
 def _judge(params: List[Tuple[str, nn.Parameter]], unit_views: List[UnitView], first_nonzero: Dict[str, Optional[int]], used: Dict[str, bool], order: Dict[str, int], done: int, notes: List[str]) -> Outcome:
@@ -143,7 +224,8 @@ def _judge(params: List[Tuple[str, nn.Parameter]], unit_views: List[UnitView], f
             findings.append(dead_finding(name, done, not used[name], p.numel()))
         view, distinct = shown.get(name, (None, None))
         axis, units = (view.axis, view.units) if view is not None else (None, None)
-        stats.append(ParameterStat(name, tuple(p.shape), axis, units, distinct, first_nonzero[name], done, not used[name]))
+        starts = (view.weight_distinct_at_init, view.distinct_at_init, view.split_step) if view is not None else (None, None, None)
+        stats.append(ParameterStat(name, tuple(p.shape), axis, units, distinct, first_nonzero[name], done, not used[name], *starts))
     position = {name: i for i, (name, _) in enumerate(params)}
     findings.sort(key=lambda f: (position.get(f.parameter, 0), f.code))
     return Outcome(tuple(findings), tuple(stats), tuple(notes), tuple(echoes), done)
@@ -174,13 +256,15 @@ def _order_hooks(params: List[Tuple[str, nn.Parameter]], order: Dict[str, int]) 
 
 def _cotangent_loss(output: Any, generator: torch.Generator) -> torch.Tensor:
     """sum((t * randn_like(t)).sum()) over every floating tensor in the output that carries a gradient."""
-    tensors = [t for t in _tensors(output, 0) if t.is_floating_point() and t.requires_grad]
+    tensors = [t for t in _tensors(output, 0) if (t.is_floating_point() or t.is_complex()) and t.requires_grad]
     if not tensors:
         raise ProbeError(
             f"forward returned no floating tensor that depends on the parameters (got {type(output).__name__})"
         )
     total = None
     for t in tensors:
+        if t.is_complex():  # both parts get a cotangent of their own
+            t = torch.view_as_real(t.resolve_conj())
         noise = torch.randn(t.shape, generator=generator, dtype=torch.float32).to(device=t.device, dtype=t.dtype)
         term = (t * noise).sum().float()
         total = term if total is None else total + term

@@ -211,6 +211,8 @@ def _walk_evidence(routine: InitRoutine, walk: _Walk, label: str) -> str:
 
 def _storage(tensor: Any) -> int:
     """The address of a tensor's storage (0 for empty or storage-less tensors)."""
+    if isinstance(tensor, nn.parameter.UninitializedTensorMixin):
+        return 0  # a Lazy layer's parameter before its first forward: no storage yet
     try:
         return tensor.untyped_storage().data_ptr() if tensor.numel() else 0
     except (RuntimeError, NotImplementedError):

@@ -7,18 +7,27 @@ a str, int, bool, None or a tuple of those (or of the dataclasses below).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from initlint.runtime.codes import DEAD, INIT_TOUCHED_NOTHING, SYMMETRIC
+from initlint.runtime.codes import (
+    DEAD,
+    INIT_TOUCHED_NOTHING,
+    SHARED_PARAMETER,
+    SYMMETRIC,
+    UNINITIALISED_PARAMETER,
+    UNREGISTERED_TENSOR,
+)
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One fact the probe proved: symmetric units (IL101), a dead parameter (IL102), an init that reached nothing (IL103)."""
+    """One fact the probe proved: symmetric units (IL101), a dead parameter (IL102), an init that
+    reached nothing (IL103), an unregistered (IL105), shared (IL106) or uninitialised (IL107) tensor."""
 
     code: str
     name: str
-    # Dotted parameter name (`fc1.weight`); for IL103 the init routine's qualified name.
+    # Dotted parameter name (`fc1.weight`); for IL103 the init routine's qualified name; for IL105
+    # where the tensor is held (`layers[0].weight`); for IL106 the first place of the shared module.
     parameter: str
     # The message: `fc1.weight: 128 units, 1 distinct (identical weights and gradients over 3 steps)`.
     evidence: str
@@ -46,13 +55,28 @@ class ParameterStat:
     steps: int
     # True when autograd never produced a gradient (the parameter is unused by forward).
     unused: bool = False
+    # Distinct units at step 0 by their weights alone, and with their bias entries (None: not
+    # measured, e.g. a 1-D parameter); and the first step whose gradients split a group of units
+    # that were identical at step 0 (None: none did). IL010's "weak start" is judged on these.
+    weight_distinct_at_init: Optional[int] = None
+    distinct_at_init: Optional[int] = None
+    split_step: Optional[int] = None
 
     def describe(self) -> str:
         """`fc1.weight: 128 units, 128 distinct; gradient non-zero from step 0`."""
         parts = []
         if self.units is not None:
             along = f" along dim {self.axis}" if self.axis not in (None, 0) else ""
-            parts.append(f"{self.units} units{along}, {self.distinct} distinct")
+            start = self.weight_distinct_at_init
+            if start is not None and start < self.units:
+                bias = f" ({self.distinct_at_init} with the bias)" if self.distinct_at_init not in (None, start) else ""
+                after = f" from step {self.split_step}" if self.split_step is not None else ""
+                parts.append(
+                    f"{self.units} units{along}, {start} distinct by their weights at init{bias}, "
+                    f"{self.distinct} distinct after {self.steps} steps{after}"
+                )
+            else:
+                parts.append(f"{self.units} units{along}, {self.distinct} distinct")
         if self.unused:
             parts.append("never received a gradient")
         elif self.first_nonzero is None:
@@ -129,7 +153,7 @@ class Report:
         lines.extend(f"  {f.code} {f.name}: {f.evidence}" for f in self.findings)
         lines.extend(f"  note: {n}" for n in self.notes)
         if not self.init_recorded:
-            lines.append("  note: IL103 not checked: pass the class or a factory to watch the construction")
+            lines.append("  note: IL103 and IL107 not checked: pass the class or a factory to watch the construction")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -186,3 +210,50 @@ def untouched_finding(routine: InitRoutine, evidence: str) -> Finding:
     """IL103 for one init routine."""
     code, name = INIT_TOUCHED_NOTHING
     return Finding(code, name, routine.name, evidence, path=routine.path, line=routine.line)
+
+
+def unregistered_finding(attribute: str, members: List[Tuple[str, Tuple[int, ...]]], how: str) -> Finding:
+    """IL105: leaf tensors held by one attribute that require grad and reach the loss but are no parameters."""
+    code, name = UNREGISTERED_TENSOR
+    if len(members) == 1:
+        where, shape = members[0]
+        what = f"{where} ({'x'.join(map(str, shape)) or 'scalar'}) requires grad and reaches the loss but is"
+    else:
+        values = sum(_numel(shape) for _, shape in members)
+        shown = ", ".join(w for w, _ in members[:3]) + (", ..." if len(members) > 3 else "")
+        what = f"{attribute}: {len(members)} tensors ({shown}; {values} values) require grad and reach the loss but are"
+    evidence = (
+        f"{what} not among the module's parameters ({how}): parameters() misses "
+        f"{'it' if len(members) == 1 else 'them'}, so an optimizer built from them never updates "
+        f"{'it' if len(members) == 1 else 'them'}"
+    )
+    return Finding(code, name, attribute, evidence)
+
+
+def _numel(shape: Tuple[int, ...]) -> int:
+    count = 1
+    for size in shape:
+        count *= size
+    return count
+
+
+def shared_finding(places: Tuple[str, ...], kind: str, parameters: int, values: int) -> Finding:
+    """IL106: one module object (with parameters) at several places of the tree."""
+    code, name = SHARED_PARAMETER
+    shown = ", ".join(places[:4]) + (f" and {len(places) - 4} more" if len(places) > 4 else "")
+    evidence = (
+        f"{shown} are one {kind} object: its {parameters} parameter(s) ({values} values) are shared by "
+        f"{len(places)} places, so the {len(places)} layers are one layer repeated"
+    )
+    return Finding(code, name, places[0], evidence)
+
+
+def uninitialised_finding(param: str, shape: Tuple[int, ...], allocator: str, label: str) -> Finding:
+    """IL107: a parameter whose values are still the untouched contents of an uninitialised allocation."""
+    code, name = UNINITIALISED_PARAMETER
+    size = "x".join(map(str, shape))
+    evidence = (
+        f"{param} ({size}) still holds the untouched memory of {allocator}: no write reached it while "
+        f"{label} was built, so it starts as whatever bytes were there (often zeros, sometimes huge or NaN)"
+    )
+    return Finding(code, name, param, evidence)

@@ -10,11 +10,13 @@ under no_grad (no running statistics change, no graph kept); the first that runs
 
 from __future__ import annotations
 
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+import itertools
+from typing import Any, Iterator, List, Sequence, Tuple
 
 import torch
 from torch import nn
 
+from initlint.runtime import feeds
 from initlint.runtime.spec import InputSpec
 
 BATCH = 4  # > 1: BatchNorm in training mode needs more than one value per channel
@@ -23,6 +25,7 @@ SPATIAL = (32, 64, 224, 28, 16, 96, 128, 256, 299, 8)
 SPATIAL_3D = (16, 32, 8, 64)
 LAYERS_TRIED = 3
 ATTEMPTS = 24
+LAZY_FEATURES = 16  # the feature size given to a Lazy first layer
 
 
 class InputError(Exception):
@@ -30,20 +33,46 @@ class InputError(Exception):
 
 
 def make(specs: Sequence[InputSpec], model: nn.Module, device: torch.device, generator: torch.Generator) -> Tuple[torch.Tensor, ...]:
-    """Random tensors for explicit shapes; integer inputs are indices below the smallest embedding table."""
+    """Tensors for explicit shapes: random data, token ids below the smallest embedding table, masks of ones.
+
+    A mask is never random: noise in a mask hides positions at random (a padding mask that hides
+    a whole row gives NaN). Generated masks and boolean inputs are all ones: keep / attend everywhere.
+    """
     high = vocabulary(model)
-    return tuple(_random(spec.shape, getattr(torch, spec.dtype), device, generator, high) for spec in specs)
+    out = []
+    for spec in specs:
+        dtype = getattr(torch, spec.dtype)
+        if spec.role == "mask" or dtype == torch.bool:
+            out.append(torch.ones(spec.shape, dtype=dtype, device=device))
+        elif spec.role == "ids" and dtype.is_floating_point:
+            out.append(_random(spec.shape, torch.int64, device, generator, high))
+        else:
+            out.append(_random(spec.shape, dtype, device, generator, high))
+    return tuple(out)
 
 
-def randomize(examples: Sequence[Any], device: torch.device, generator: torch.Generator) -> Tuple[Any, ...]:
-    """Example inputs with their floating tensors redrawn (same shape and dtype); others kept as given.
+def is_mask(value: torch.Tensor) -> bool:
+    """A floating tensor of zeros and ones with at least one 1: a mask, whose values are kept.
 
-    Degenerate examples (all ones, repeated features) make healthy units look identical, so only
-    their shapes are used; integer tensors (token ids, labels) keep their values.
+    An all-zero tensor is not taken for a mask: as data it would starve the first layer of any
+    gradient (a false IL102), and as an additive mask (0 = attend) noise keeps it harmless.
+    """
+    if not value.numel() or value.is_complex():
+        return False
+    ones = value == 1
+    return bool((ones | (value == 0)).all()) and bool(ones.any())
+
+
+def randomize(examples: Sequence[Any], device: torch.device, generator: torch.Generator, keep: Sequence[int] = ()) -> Tuple[Any, ...]:
+    """Example inputs with their floating data redrawn (same shape and dtype); the rest kept as given.
+
+    Degenerate examples (an all-zero batch starves the first layer of gradient) would give false
+    findings, so floating data contributes only its shape; integer and boolean tensors (token ids,
+    labels, masks), 0/1 floating masks and the positions in `keep` keep their values.
     """
     out = []
-    for value in examples:
-        if isinstance(value, torch.Tensor) and value.is_floating_point():
+    for index, value in enumerate(examples):
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and index not in keep and not is_mask(value):
             out.append(torch.randn(value.shape, generator=generator, dtype=value.dtype).to(device))
         elif isinstance(value, torch.Tensor):
             out.append(value.to(device))
@@ -63,7 +92,12 @@ def infer(model: nn.Module, device: torch.device, generator: torch.Generator, la
     tried: List[str] = []
     last_error = ""
     attempts = 0
-    layers = [(n, m) for n, m in model.named_modules() if _candidates(m)][:LAYERS_TRIED]
+    arguments = feeds.required_arguments(model)
+    if len(arguments) > 1:
+        layers, guesses = _per_argument(model, arguments, label)
+    else:
+        layers = [(n, m) for n, m in model.named_modules() if _candidates(m)][:LAYERS_TRIED]
+        guesses = [specs for _, layer in layers for specs in _candidates(layer)]
     if not layers:
         raise InputError(
             f"cannot infer the input shape of {label}: none of its layers is one whose input shape is known "
@@ -73,21 +107,18 @@ def infer(model: nn.Module, device: torch.device, generator: torch.Generator, la
     model.eval()  # no running-statistics updates while guessing
     errors: List[Exception] = []
     try:
-        for _, layer in layers:
-            for specs in _candidates(layer):
-                if attempts >= ATTEMPTS:
-                    break
-                attempts += 1
-                inputs = make(specs, model, device, generator)
-                try:
-                    with torch.no_grad():
-                        model(*inputs)
-                except Exception as error:  # any failure means: not this shape
-                    errors.append(error)
-                    last_error = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-                    tried.append(", ".join(s.describe() for s in specs))
-                    continue
-                return inputs, list(specs)
+        for specs in guesses[:ATTEMPTS]:
+            attempts += 1
+            inputs = make(specs, model, device, generator)
+            try:
+                with torch.no_grad():
+                    model(*inputs)
+            except Exception as error:  # any failure means: not this shape
+                errors.append(error)
+                last_error = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+                tried.append(", ".join(s.describe() for s in specs))
+                continue
+            return inputs, list(specs)
     finally:
         model.train(was_training)
     if len(errors) > 1 and len({(type(e), str(e)) for e in errors}) == 1:
@@ -101,6 +132,22 @@ def infer(model: nn.Module, device: torch.device, generator: torch.Generator, la
     )
 
 
+def _per_argument(model: nn.Module, arguments: List[str], label: str) -> Tuple[List[Tuple[str, nn.Module]], List[List[InputSpec]]]:
+    """For a forward of several inputs: the layer each argument feeds first, and the combinations of their shapes."""
+    first = feeds.first_layers(model, arguments)
+    missing = [a for a in arguments if a not in first or not _candidates(first[a])]
+    if missing:
+        raise InputError(
+            f"cannot infer the input shapes of {label}: forward takes {', '.join(arguments)}, and the first layer "
+            f"{'they feed' if len(missing) > 1 else 'it feeds'} could not be read for {', '.join(missing)}; "
+            "pass one --input-shape per argument, in order"
+        )
+    names = {id(m): n for n, m in model.named_modules()}
+    layers = [(names.get(id(first[a]), a), first[a]) for a in arguments]
+    options = [[specs[0] for specs in _candidates(first[a])] for a in arguments]
+    return layers, [list(combo) for combo in itertools.islice(itertools.product(*options), ATTEMPTS)]
+
+
 def _describe(layer: nn.Module) -> str:
     for attribute in ("in_features", "in_channels", "num_embeddings", "input_size", "embed_dim", "num_features"):
         if hasattr(layer, attribute):
@@ -112,8 +159,21 @@ def _candidates(layer: nn.Module) -> List[List[InputSpec]]:
     """Input specs a model whose first layer is `layer` may accept, most likely first."""
     lazy = getattr(layer, "has_uninitialized_params", None)
     if lazy is not None and lazy():
-        return []  # a Lazy layer learns its input size from the first forward: nothing to read
+        return list(_lazy_specs(layer))  # it learns its input size from the first forward: any size will do
     return list(_specs(layer))
+
+
+def _lazy_specs(layer: nn.Module) -> Iterator[List[InputSpec]]:
+    """Inputs for a Lazy layer, which takes whatever feature size it is given first."""
+    conv = nn.modules.conv
+    if isinstance(layer, nn.LazyLinear):
+        yield [InputSpec((BATCH, LAZY_FEATURES))]
+    elif isinstance(layer, conv._ConvNd):
+        dims = _spatial_dims(layer)
+        for size in (SPATIAL_3D if dims == 3 else SPATIAL)[:3]:
+            yield [InputSpec((BATCH, 3) + (size,) * dims)]
+    elif isinstance(layer, nn.modules.batchnorm._LazyNormBase):
+        yield [InputSpec((BATCH, LAZY_FEATURES))]
 
 
 def _specs(layer: nn.Module) -> Iterator[List[InputSpec]]:
@@ -159,7 +219,7 @@ def _spatial_dims(layer: nn.Module) -> int:
 
 def _random(shape: Tuple[int, ...], dtype: torch.dtype, device: torch.device, generator: torch.Generator, high: int) -> torch.Tensor:
     if dtype == torch.bool:
-        return (torch.rand(shape, generator=generator) < 0.5).to(device)
+        return torch.ones(shape, dtype=torch.bool, device=device)
     if not dtype.is_floating_point:
         return torch.randint(0, max(1, high), shape, generator=generator, dtype=dtype).to(device)
     return torch.randn(shape, generator=generator, dtype=dtype).to(device)
@@ -175,7 +235,3 @@ def describe(inputs: Sequence[Any]) -> List[str]:
             out.append(type(value).__name__)
     return out
 
-
-def first_layer(model: nn.Module) -> Optional[str]:
-    """The name of the first layer inference would look at (for messages)."""
-    return next((n for n, m in model.named_modules() if _candidates(m)), None)

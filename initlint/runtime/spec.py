@@ -32,39 +32,51 @@ class Target:
     path: Optional[str] = None  # a file (absolute)
     module: Optional[str] = None  # or a dotted module name
     name: Optional[str] = None  # class, factory, or module-level instance; dotted for nested classes
-    # For confirmation: module-level names to try in order (the first nn.Module instance wins).
-    candidates: Tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         """How the user would write it."""
         where = os.path.relpath(self.path) if self.path else self.module
-        if self.candidates:
-            return f"{where}::{'|'.join(self.candidates)}"
         if self.name is None:
             return str(where)
         return f"{where}::{self.name}" if self.path else f"{where}:{self.name}"
 
     def to_dict(self) -> Dict[str, Any]:
         """JSON-able form for the worker's request."""
-        return {"path": self.path, "module": self.module, "name": self.name, "candidates": list(self.candidates)}
+        return {"path": self.path, "module": self.module, "name": self.name}
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "Target":
         """The inverse of `to_dict`."""
-        return cls(data.get("path"), data.get("module"), data.get("name"), tuple(data.get("candidates") or ()))
+        return cls(data.get("path"), data.get("module"), data.get("name"))
+
+
+# What a generated input stands for: data (random), token ids (random integers below the smallest
+# embedding table) or a mask (all ones: attend to / keep everything; never random noise).
+ROLES = ("data", "ids", "mask")
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """One model input: its shape and dtype name (a key of DTYPES' values)."""
+    """One model input: its shape, dtype name (a key of DTYPES' values) and role (one of ROLES)."""
 
     shape: Tuple[int, ...]
     dtype: str = "float32"
+    role: str = "data"
 
     def describe(self) -> str:
         """`2x1x32x32 float32`."""
-        return "x".join(map(str, self.shape)) + f" {self.dtype}"
+        role = f" ({self.role})" if self.role != "data" else ""
+        return "x".join(map(str, self.shape)) + f" {self.dtype}{role}"
+
+    def to_dict(self) -> Dict[str, Any]:
+        """JSON-able form for the worker's request."""
+        return {"shape": list(self.shape), "dtype": self.dtype, "role": self.role}
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "InputSpec":
+        """The inverse of `to_dict`."""
+        return cls(tuple(data["shape"]), data.get("dtype", "float32"), data.get("role", "data"))
 
 
 def parse_target(text: str) -> Target:
@@ -112,21 +124,28 @@ def parse_dtype(name: str) -> str:
     try:
         return DTYPES[name.strip().lower()]
     except KeyError:
-        raise UsageError(f"unknown dtype {name!r}; choose one of {', '.join(sorted(DTYPES))}") from None
+        raise UsageError(f"unknown dtype {name!r}; choose one of {', '.join(sorted(DTYPES))} (or ids, mask after a shape)") from None
 
 
 def parse_shape(text: str, default_dtype: str = "float32") -> InputSpec:
-    """`2,1,32,32` or `2x1x32x32`, optionally `:long` -> InputSpec."""
+    """`2,1,32,32` or `2x1x32x32`, optionally `:long`, `:ids` (token ids) or `:mask` (all ones) -> InputSpec."""
     shape_text, _, dtype_text = text.partition(":")
-    dtype = parse_dtype(dtype_text) if dtype_text else parse_dtype(default_dtype)
+    suffix = dtype_text.strip().lower()
+    role = suffix if suffix in ("ids", "mask") else "data"
+    if role == "ids":
+        dtype = "int64"
+    elif role == "mask":
+        dtype = parse_dtype(default_dtype)
+    else:
+        dtype = parse_dtype(dtype_text) if dtype_text else parse_dtype(default_dtype)
     parts = shape_text.replace("x", ",").split(",")
     try:
-        shape = tuple(int(p) for p in parts if p.strip())
+        shape = tuple(int(p) for p in parts)  # an empty part ("4,x", "4,,3") is a mistake, not a skip
     except ValueError:
         raise UsageError(f"--input-shape {text!r}: expected integers separated by commas, e.g. 2,1,32,32") from None
     if not shape or any(d < 0 for d in shape):
         raise UsageError(f"--input-shape {text!r}: expected non-negative integers, e.g. 2,1,32,32")
-    return InputSpec(shape, dtype)
+    return InputSpec(shape, dtype, role)
 
 
 def parse_shapes(texts: Sequence[str], dtype: str = "float32") -> Optional[List[InputSpec]]:

@@ -44,7 +44,12 @@ _NEAR_PAIRS = 1024  # near neighbours `_all_apart` compares itself before leavin
 
 def rtol_for(dtype: torch.dtype) -> float:
     """The relative tolerance for tensors of `dtype` (see the module docstring)."""
-    return max(1e-5, 8 * torch.finfo(dtype).eps) if dtype.is_floating_point else 0.0
+    return max(1e-5, 8 * torch.finfo(dtype).eps) if dtype.is_floating_point or dtype.is_complex else 0.0
+
+
+def _real(tensor: torch.Tensor) -> torch.Tensor:
+    """A complex tensor as real pairs (a trailing dim of 2): units compare on both parts."""
+    return torch.view_as_real(tensor.resolve_conj()) if tensor.is_complex() else tensor
 
 
 def _known_axis(module: nn.Module, name: str) -> Optional[int]:
@@ -77,6 +82,11 @@ class UnitView:
     labels: Optional[torch.Tensor] = None  # current partition of the units (n,), None: not started
     alive: Optional[torch.Tensor] = None  # units whose gradient was ever non-zero
     settled: bool = False  # every unit already distinct: nothing can merge them again
+    # Distinct units at step 0 by the weights alone and with the bias, then after each step's
+    # gradients (before the dead-unit adjustment of `distinct`): IL010's weak start is judged on these.
+    weight_distinct_at_init: Optional[int] = None
+    distinct_at_init: Optional[int] = None
+    history: List[int] = field(default_factory=list)
     _vectors: List[torch.Tensor] = field(default_factory=list)
 
     @property
@@ -85,29 +95,37 @@ class UnitView:
         return self.param.shape[self.axis]
 
     def _scales(self, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> List[float]:
-        scales = [_scale(weight.detach())]
+        scales = [_scale(_real(weight.detach()))]
         if self.bias is not None:
-            scales.append(_scale(bias.detach()) if bias is not None else 0.0)
+            scales.append(_scale(_real(bias.detach())) if bias is not None else 0.0)
         return scales
 
     def _parts(self, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> List[torch.Tensor]:
         n = self.units
-        parts = [weight.detach().movedim(self.axis, 0).reshape(n, -1)]
+        parts = [_real(weight.detach().movedim(self.axis, 0)).reshape(n, -1)]
         if self.bias is not None:
-            parts.append((bias if bias is not None else torch.zeros_like(self.bias)).detach().reshape(n, 1))
+            part = (bias if bias is not None else torch.zeros_like(self.bias)).detach()
+            parts.append(_real(part).reshape(n, -1))
         return parts
 
     def start(self, generator: torch.Generator) -> None:
         """Partition the units by their weights at step 0 (before any update)."""
         values = self._parts(self.param, self.bias)
         rtol = rtol_for(self.param.dtype)
+        scales = self._scales(self.param, self.bias)
         # Units whose weights differ are distinct whatever their biases: the weights alone
         # settle a random init (the usual case) without looking at the bias.
-        if _all_apart(values[:1], [rtol * _scale(self.param.detach())], generator):
+        if _all_apart(values[:1], [rtol * scales[0]], generator):
             self.settled = True
+            self.weight_distinct_at_init = self.distinct_at_init = self.units
             return
         self._draw(generator)
-        self.labels = group(values, self._vectors, rtol, self._scales(self.param, self.bias))
+        self.labels = group(values, self._vectors, rtol, scales)
+        self.distinct_at_init = _count(self.labels)
+        if self.bias is None:
+            self.weight_distinct_at_init = self.distinct_at_init
+        else:  # rows identical by their weights whose bias entries tell them apart: a weak start
+            self.weight_distinct_at_init = _count(group(values[:1], self._vectors[:1], rtol, scales[:1]))
         self.alive = torch.zeros(self.units, dtype=torch.bool, device=self.param.device)
         self.settled = _all_distinct(self.labels)
 
@@ -127,7 +145,14 @@ class UnitView:
             self.alive |= (part != 0).any(dim=1)
         step_labels = group(grads, self._vectors, rtol_for(self.param.dtype), self._scales(weight_grad, bias_grad))
         self.labels = refine(self.labels, step_labels)
+        self.history.append(_count(self.labels))
         self.settled = _all_distinct(self.labels)
+
+    @property
+    def split_step(self) -> Optional[int]:
+        """The first step whose gradients told apart units that were identical at step 0 (None: none)."""
+        start = self.distinct_at_init
+        return next((step for step, count in enumerate(self.history) if start is not None and count > start), None)
 
     def distinct(self) -> Tuple[int, Optional[torch.Tensor]]:
         """(number of distinct units, the canonical partition) - dead units of a live parameter count as distinct.
@@ -150,8 +175,8 @@ def views(model: nn.Module) -> Iterator[UnitView]:
     for module_name, module in model.named_modules():
         own = dict(module.named_parameters(recurse=False))
         for name, param in own.items():
-            if not param.requires_grad or param.dim() < 2:
-                continue  # a vector's entries have no incoming weights: not units
+            if not param.requires_grad or param.dim() < 2 or not param.numel():
+                continue  # a vector's entries have no incoming weights: not units; empty: nothing to compare
             full = f"{module_name}.{name}" if module_name else name
             axis = _known_axis(module, name)
             if axis == -1:
@@ -333,6 +358,10 @@ def _grad(param: Optional[nn.Parameter]) -> torch.Tensor:
 
 def _all_distinct(labels: torch.Tensor) -> bool:
     return torch.unique(labels).numel() == labels.numel()
+
+
+def _count(labels: torch.Tensor) -> int:
+    return int(torch.unique(labels).numel())
 
 
 def _first_occurrence(labels: torch.Tensor) -> torch.Tensor:

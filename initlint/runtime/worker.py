@@ -74,13 +74,27 @@ def _kind(error: BaseException) -> str:
     return "exception"
 
 
-def _error(error: BaseException) -> Dict[str, Any]:
+def describe_error(error: BaseException) -> str:
+    """One line: `raised ValueError: bad config (at model.py:27)`, `sys.exit(4) was called`, a setup message."""
+    data = error_data(error)
+    if data["kind"] in ("setup", "exit"):
+        text = str(data["message"])
+    elif data["kind"] == "oom":
+        text = f"ran out of memory: {data['type']}: {data['message']}"
+    else:
+        text = f"raised {data['type']}: {data['message']}"
+    return text + (f" (at {data['where']})" if data.get("where") else "")
+
+
+def error_data(error: BaseException) -> Dict[str, Any]:
     """The error as plain data: kind, type, first lines of the message, and where in the user's code."""
     from initlint.runtime.api import DeviceError, probe
     from initlint.runtime.loader import BuildError
     from initlint.runtime.shapes import InputError
 
     text = str(error).strip()
+    if isinstance(error, NotImplementedError) and 'missing the required "forward" function' in text:
+        return {"kind": "setup", "type": type(error).__name__, "message": "it has no forward() to train", "where": None}
     lines = text.splitlines()
     message = " ".join(lines[:3]) + (" ..." if len(lines) > 3 else "")
     if isinstance(error, (BuildError, InputError, probe.ProbeError, DeviceError)):
@@ -97,11 +111,14 @@ def _discover(channel: Channel, request: Dict[str, Any]) -> None:
     target = Target.from_dict(request["target"])
     channel.phase("importing")
     module = loader.import_module(target)
+    channel.phase("listing")
     classes: List[Dict[str, Any]] = []
     for item in loader.discover(module):
         value = getattr(module, item["name"])
         item["accepts"], item["var_keyword"] = _accepted(value)
+        item["kind"] = "class"
         classes.append(item)
+    classes += loader.discover_instances(module) + loader.discover_factories(module)
     channel.update(status="ok", phase="done", classes=classes)
 
 
@@ -118,39 +135,46 @@ def _probe(channel: Channel, request: Dict[str, Any]) -> None:
     from torch import nn
 
     from initlint.runtime import api, loader
+    from initlint.runtime.canary import Canary, untouched
     from initlint.runtime.recorder import preinstall
+    from initlint.runtime.session import evaluate_inputs
     from initlint.runtime.spec import InputSpec, Target
 
     target = Target.from_dict(request["target"])
     preinstall()  # before the user's module binds `from torch.nn.init import ...`
     channel.phase("importing")
-    module = loader.import_module(target)
-    value: Any = None
-    if target.candidates:
-        value = next((getattr(module, n) for n in target.candidates if isinstance(getattr(module, n, None), nn.Module)), None)
-        if value is None:
-            raise loader.BuildError(f"none of {', '.join(target.candidates)} is an nn.Module instance after the file runs")
-    else:
-        assert target.name is not None
-        value = loader.resolve(module, target.name)
+    with Canary():  # module-level instances are built now: IL107 can still be told
+        module = loader.import_module(target)
+    assert target.name is not None
+    value: Any = loader.resolve(module, target.name)
     path, line = loader.location(value)
     label = type(value).__name__ if isinstance(value, nn.Module) else getattr(value, "__qualname__", target.name)
-    instance = None
-    if isinstance(value, nn.Module):
-        instance = next((n for n in target.candidates or (target.name,) if getattr(module, n, None) is value), None)
+    instance = target.name if isinstance(value, nn.Module) else None
     channel.update(label=label, path=path, line=line, instance=instance)
-    specs = [InputSpec(tuple(s["shape"]), s["dtype"]) for s in request.get("input_shapes") or []]
+    specs = [InputSpec.from_dict(s) for s in request.get("input_shapes") or []]
     channel.phase("building")
-    built = loader.build(value, request.get("kwargs") or {}, label)
-    report = api.probe_built(
-        built,
-        steps=request.get("steps", 3),
-        device=request.get("device", "cpu"),
-        lr=request.get("lr", 0.01),
-        seed=request.get("seed", 0),
-        input_shapes=specs or None,
-        on_phase=channel.phase,
-    )
+    if isinstance(value, nn.Module):
+        built = loader.Built(value, label, construction=untouched(value, label))  # the canary was on while it was built
+    else:
+        built = loader.build(value, request.get("kwargs") or {}, label)
+    examples, forward_kwargs = evaluate_inputs(request.get("inputs") or (), module)
+    try:
+        report = api.probe_built(
+            built,
+            *examples,
+            steps=request.get("steps", 3),
+            device=request.get("device", "cpu"),
+            lr=request.get("lr", 0.01),
+            seed=request.get("seed", 0),
+            input_shapes=specs or None,
+            on_phase=channel.phase,
+            randomize_inputs=not examples,
+            input_kwargs=forward_kwargs or None,
+            keep=tuple(request.get("keep") or ()),
+        )
+    except BaseException as error:  # what construction proved still stands; the error becomes IL104
+        channel.update(report=api.construction_report(built, describe_error(error)).to_dict())
+        raise
     channel.update(status="ok", phase="done", report=report.to_dict())
 
 
@@ -167,14 +191,23 @@ def main(argv: List[str]) -> None:
 
         if request.get("threads"):
             torch.set_num_threads(int(request["threads"]))
+        torch.manual_seed(int(request.get("seed", 0)))  # the model's own random init: the same verdict on every run
         _limit_resources(request.get("memory_limit_mb"))  # after torch: its import alone maps ~0.5 GB
+        # The user's file sees itself run with no arguments: argparse at module level takes its
+        # defaults instead of choking on the worker's own arguments.
+        target = request.get("target") or {}
+        sys.argv = [target.get("path") or target.get("module") or "model.py"]
         if request.get("mode") == "discover":
             _discover(channel, request)
+        elif request.get("mode") == "recipes":
+            from initlint.runtime import session
+
+            session.run(channel, request, describe_error)
         else:
             _probe(channel, request)
     except BaseException as error:  # everything the user's code can throw, SystemExit included
         try:
-            channel.update(status="error", error=_error(error))
+            channel.update(status="error", error=error_data(error))
         except BaseException:  # out of memory while reporting: the parent reads the phase
             pass
     sys.stdout.flush()
