@@ -677,9 +677,11 @@ class Collector(cst.CSTVisitor):
                 site = self._add_site("constant", node, receiver, f".copy_({info[0]})", info[1], info[2])
                 if site is not None:
                     site.shape, site.shape_text = info[3], info[5]
+            elif self._is_parameter_target(receiver) and self._repeat_site(receiver, source, node):
+                pass  # one row repeated (a random row too: its units are still equal)
             elif self._is_random(source):
                 self._randomised(receiver, node, ".copy_()")
-            elif not (self._is_parameter_target(receiver) and self._repeat_site(receiver, source, node)):
+            else:
                 self._add_site("other", node, receiver, ".copy_()", None, exprs.code(source))
         elif method in torch_api.RANDOM_METHODS or method.endswith(torch_api.RANDOM_INIT_SUFFIXES):
             # `x.uniform_(a, b)` randomises x; `init.uniform_(x)` (an unresolved module) randomises x.

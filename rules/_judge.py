@@ -305,10 +305,19 @@ class _ModelJudge:
                 tied_by.append(terminal.target)
             else:
                 breaks.append(why)
+        for target in list(tied_by):
+            if target == slot.path:
+                continue  # n layers built alike, each feeding the next (judged below)
+            others = [p for p in self.network.producers(self.model, target) if p != slot.path]
+            if others:
+                # the next layer's gradient comes from what else it reads too: its columns drift apart
+                tied_by.remove(target)
+                breaks.append(f"{_join_words([_label(self.model, o) for o in others])} (which {_label(self.model, target)} reads too)")
         if tied_by and not breaks and not unknown and not outputs and bias_ok:
             partners = ", ".join(_label(self.model, t) for t in tied_by)
             incoming = "the same row for every unit" if value.kind == ROWS else "equal weights in"
-            detail = f"{incoming}, {bias_why}, and equal weights out ({partners} is constant too)"
+            noise = " (dropout between tells them apart by noise only)" if any("dropout" in t.ops for t in terminals) else ""
+            detail = f"{incoming}, {bias_why}, and equal weights out ({partners} is constant too){noise}"
             verdicts = [Verdict(SYMMETRIC, site, self.model, slot, walked, detail, partner=tied_by[0], units=units)]
             for target in tied_by:  # the constant layer that keeps them tied is part of the bug
                 verdicts.extend(self._partner(target, slot.path, label))
@@ -381,7 +390,7 @@ class _ModelJudge:
         for op in terminal.ops:
             kind, _, arg = op.partition(":")
             if kind == "dropout":
-                return "dropout"
+                continue  # noise only: identical units stay identical in expectation (the probe agrees)
             if kind == "norm":
                 norm = [self.model.slots.get(f"{arg}.{a}") for a in ("weight", "bias")]
                 if any(s is not None and not _all(s, ZERO, CONST) for s in norm):

@@ -530,6 +530,11 @@ class Runner:
         if site.kind == "freeze":
             model.frozen.update(slot.key for slot in slots)
             return
+        # A Lazy layer's parameters are made (randomly) at its first forward: a write before
+        # that does not last.
+        slots = [slot for slot in slots if not (slot.node.qualname or "").startswith("torch.nn.Lazy")]
+        if not slots:
+            return
         self.reached.add(id(site))
         value = site_value(site)
         for slot in slots:

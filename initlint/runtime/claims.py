@@ -155,9 +155,25 @@ def _lasting(code: str, instead: str, kind: str, why: str) -> Callable[[Context]
         other = context.findings(instead)
         if other:
             return Verdict(kind, why + _evidence(other, context.built))
+        if code == "IL101":
+            tied = _still_tied(context)
+            if tied is not None:
+                return Verdict("confirmed", f"{tied} [built as {context.built}]")
         return Verdict("refuted", _tie(context))
 
     return judge
+
+
+def _still_tied(context: Context) -> Optional[str]:
+    """The distinct-unit counts show units identical at init (weights and bias) and still after
+    every step, though the probe raised no IL101 for them (a raw parameter whose unit axis it
+    does not know, say): that is the tie the claim says."""
+    for stat in context.stats():
+        if stat.units is None or stat.units < 2 or stat.distinct is None or stat.distinct_at_init is None:
+            continue
+        if stat.distinct_at_init < stat.units and stat.distinct == stat.distinct_at_init and stat.split_step is None:
+            return f"{stat.name}: {stat.units} units, {stat.distinct} distinct at init and after {context.report.steps} steps"
+    return None
 
 
 _symmetric = _lasting("IL101", "IL102", "worse", "dead, not merely symmetric: ")
