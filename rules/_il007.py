@@ -18,7 +18,7 @@ from initlint import exprs, torch_api, walk
 from initlint.facts import FileFacts
 from initlint.model.tree import CONTAINER, UNKNOWN, Node, TreeBuilder, read_code
 from initlint.rule import Finding
-from initlint.rules._judge import is_test_path
+from initlint.paths import is_test_path
 from initlint.rules._kinds import PARAMETER_FREE_NAME, describe, holds_parameters, module_like
 from initlint.rules._whole import test_classes, trees
 

@@ -66,7 +66,7 @@ def test_classes(facts: FileFacts) -> Set[str]:
 
 def _test_classes(facts: FileFacts) -> Set[str]:
     from initlint import walk
-    from initlint.rules._judge import is_test_path
+    from initlint.paths import is_test_path
 
     if facts.lint_tests:
         return set()
