@@ -43,6 +43,11 @@ class Use:
     def parent(self) -> Optional[cst.CSTNode]:
         return self.ancestors[0] if self.ancestors else None
 
+    def foreign(self, classes: Set[Optional[str]]) -> bool:
+        """`self.name` in a method of a class outside `classes`: that class's own attribute of
+        the same name, not the one asked about (`related_classes` gives the classes that share it)."""
+        return self.owner is not None and self.owner == self.me() and self.cls not in classes
+
     def me(self) -> Optional[str]:
         """The name of the instance in the method the use is in (its first parameter)."""
         if self.function is None or self.cls is None or not self.function.params.params:
@@ -116,3 +121,24 @@ def enclosing(use: Use, kind: type) -> Optional[cst.CSTNode]:
         if isinstance(node, kind):
             return node
     return None
+
+
+def related_classes(facts: FileFacts, cls: str) -> Set[Optional[str]]:
+    """The class, its bases in the file, and its subclasses in the file: the classes whose
+    `self.name` may be the same attribute."""
+    out: Set[Optional[str]] = {cls}
+    stack = [cls]
+    while stack:
+        info = facts.classes.get(stack.pop())
+        for base in info.bases if info is not None else ():
+            if base in facts.classes and base not in out:
+                out.add(base)
+                stack.append(base)
+    changed = True
+    while changed:
+        changed = False
+        for name, info in facts.classes.items():
+            if name not in out and any(base in out for base in info.bases):
+                out.add(name)
+                changed = True
+    return out

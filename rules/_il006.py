@@ -20,7 +20,7 @@ from initlint.imports import dotted_name
 from initlint.model.lists import Item
 from initlint.model.tree import PARAM, Node, TreeBuilder, is_dict
 from initlint.rule import Finding
-from initlint.rules._attributes import Use, uses_of
+from initlint.rules._attributes import Use, related_classes, uses_of
 from initlint.rules._kinds import class_defines, describe, holds_parameters, likely_layer, module_like
 from initlint.rules._whole import test_classes, trees, whole_facts
 
@@ -97,7 +97,10 @@ def registered(facts: FileFacts, candidate: Candidate) -> bool:
         return True  # a class of its own that registers what it is given
     names = _local_names(candidate)
     own = {f"self.{candidate.attr}"} | ({candidate.node.value.value} if isinstance(candidate.node.value, cst.Name) else set())
+    related = related_classes(facts, candidate.cls)
     for use in uses_of(facts, {candidate.attr}).of(candidate.attr):
+        if use.foreign(related):
+            continue  # another class's own attribute of the same name
         if _registers(facts, use, own | {f"{use.owner}.{candidate.attr}"}) or _by_hand(use):
             return True
     if names:

@@ -21,7 +21,7 @@ from initlint.diagnostic import Applicability, Edit, Fix
 from initlint.facts import FileFacts
 from initlint.imports import dotted_name
 from initlint.model.tree import PARAM, TreeBuilder, is_dict
-from initlint.rules._attributes import Use, uses_of
+from initlint.rules._attributes import Use, related_classes, uses_of
 from initlint.rules._il006 import Candidate, iterated
 from initlint.rules._kinds import describe, is_module
 
@@ -160,7 +160,7 @@ class _Uses:
 
     def __init__(self, facts: FileFacts, builder: TreeBuilder, candidate: Candidate, dict_like: bool) -> None:
         self.facts, self.candidate, self.dict_like = facts, candidate, dict_like
-        self.related = _related(facts, candidate.cls)
+        self.related = related_classes(facts, candidate.cls)
         init = builder.method(candidate.cls, "__init__")
         self.construction: Set[str] = {"__init__"} | (_called(init[1]) if init is not None else set())
 
@@ -178,8 +178,7 @@ class _Uses:
         return None
 
     def _use(self, use: Use) -> Optional[str]:
-        me = use.me()
-        if use.owner is not None and use.owner == me and use.cls not in self.related:
+        if use.foreign(self.related):
             return None  # another class's own attribute of the same name
         if use.owner is None:
             return f"uses {exprs.code(use.node)}"
@@ -282,26 +281,6 @@ def _how_used(use: Use) -> str:
 
 def attr_text(use: Use) -> str:
     return exprs.code(use.node)
-
-
-def _related(facts: FileFacts, cls: str) -> Set[Optional[str]]:
-    """The class, its bases in the file, and its subclasses in the file."""
-    out: Set[Optional[str]] = {cls}
-    stack = [cls]
-    while stack:
-        info = facts.classes.get(stack.pop())
-        for base in info.bases if info is not None else ():
-            if base in facts.classes and base not in out:
-                out.add(base)
-                stack.append(base)
-    changed = True
-    while changed:
-        changed = False
-        for name, info in facts.classes.items():
-            if name not in out and any(base in out for base in info.bases):
-                out.add(name)
-                changed = True
-    return out
 
 
 def _called(fn: cst.FunctionDef) -> Set[str]:

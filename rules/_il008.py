@@ -157,9 +157,15 @@ class _Blockers:
         if any(_loads(facts, cls) or _inherits_unknown(facts, cls) or _loaded_framework(facts, cls) for cls in group):
             return True
         for site in self.unreached:
+            if not _may_reach(site, group):
+                continue
             if site.target_name.rsplit(".", 1)[-1] == attr or attr in _named_through(facts, site):
                 return True
-        return any(_written(facts, use, self.ran) for use in uses_of(facts, {attr}).of(attr))
+        return any(
+            _written(facts, use, self.ran)
+            for use in uses_of(facts, {attr}).of(attr)
+            if not use.foreign(group)  # (another class's own attribute of the same name)
+        )
 
     def _calls_outside(self) -> Set[str]:
         """Classes whose models code the file does not show is handed: `self` (or an instance)
@@ -185,6 +191,18 @@ class _Blockers:
                     if cls is not None:
                         out.add(cls)
         return out
+
+
+def _may_reach(site, group: Set[str]) -> bool:
+    """Whether a write the construction does not run may reach a parameter of the classes in
+    `group`: a write through `self` in a method of a class outside it cannot (another class's
+    `self.weight` is not this one's), any other write may."""
+    scope = site.scope
+    if scope is None or scope.cls is None or scope.node is None:
+        return True
+    params = scope.node.params.params
+    me = params[0].name.value if params else None
+    return site.target_name.split(".", 1)[0] != me or scope.cls.name in group
 
 
 def _calls_with(body: cst.CSTNode, me: str) -> Iterator[cst.Call]:

@@ -19,7 +19,7 @@ from initlint import exprs, torch_api, walk
 from initlint.facts import FileFacts
 from initlint.imports import dotted_name
 from initlint.rule import Finding
-from initlint.rules._attributes import Use, uses_of
+from initlint.rules._attributes import Use, related_classes, uses_of
 from initlint.rules._kinds import class_defines, module_like
 from initlint.rules._whole import test_classes, whole_facts
 
@@ -156,7 +156,9 @@ class _Reasons:
             return True
         if candidate.attr in uses_of(facts, {candidate.attr}).by_string:
             return True  # `register_parameter("alpha", ...)`, `register_buffer`, getattr by name
-        if any(_handled(facts, use, candidate) for use in uses_of(facts, {candidate.attr}).of(candidate.attr)):
+        related = related_classes(facts, candidate.cls)
+        uses = uses_of(facts, {candidate.attr}).of(candidate.attr)
+        if any(_handled(facts, use, candidate) for use in uses if not use.foreign(related)):
             return True
         return False
 
