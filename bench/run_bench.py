@@ -15,6 +15,11 @@ and prints medians and ratios:
     one small file with a finding          vs  python -c 'import libcst; libcst.parse_module(...)'
     a file with nothing to check           vs  python -c pass
 
+With `--baseline PATH` (another build's `initlint` executable, e.g. a worktree of the previous
+release with its own venv), every initlint measurement alternates with the same command of the
+baseline, and the table adds its rows and the ratio of this build to it: before and after,
+measured side by side in one run.
+
 Absolute seconds drift between machines and runs: compare the ratios, measured in the same run.
 """
 
@@ -33,6 +38,7 @@ from typing import Dict, List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL_FILE = REPO / "fixtures" / "IL001_fill_and_tensors.py"
+BASELINE = "baseline: "
 NOTHING = "import os\n\n\ndef main():\n    print(os.getcwd())\n"
 
 
@@ -115,6 +121,7 @@ def main() -> int:
     parser.add_argument("--floor-jobs", type=int, default=1, help="parse_floor.py --jobs (1: serial, as the reference figure)")
     parser.add_argument("--jobs", type=int, default=0, help="initlint --jobs for the corpus runs (0: every core)")
     parser.add_argument("--corpus-only", action="store_true", help="build the corpus and stop")
+    parser.add_argument("--baseline", type=Path, help="another build's initlint executable, measured side by side")
     args = parser.parse_args()
 
     corpus = args.corpus.resolve()
@@ -129,8 +136,20 @@ def main() -> int:
     results: Dict[str, Dict[str, float]] = {}
     print(f"corpus: {src}   runs: {args.runs}   cores: {os.cpu_count()}   python: {sys.version.split()[0]}", flush=True)
 
+    base = [str(args.baseline)] if args.baseline else None
+
+    def with_base(name: str, argv: List[str], cache: Optional[str] = None) -> Dict[str, List[str]]:
+        """The command, and the baseline's same command (its own cache folder) when there is one."""
+        out = {name: argv}
+        if base:
+            twin = [*base, *argv[len(initlint):]]
+            if cache:
+                twin[twin.index(cache)] = cache + "-baseline"
+            out[BASELINE + name] = twin
+        return out
+
     cold = [*initlint, "check", "--no-cache", "--exit-zero", "-q", *jobs, src]
-    pair = {"initlint cold (--no-cache)": cold}
+    pair = with_base("initlint cold (--no-cache)", cold)
     if ruff:
         pair["ruff check --no-cache --select F401"] = [*ruff[:1], "check", "--no-cache", "--isolated", "--select", "F401", "--exit-zero", "-q", src]
     results.update(measure(pair, args.runs))
@@ -142,9 +161,12 @@ def main() -> int:
     print("measured: --jobs 1 vs 2", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="initlint-bench-") as scratch:
-        warm = [*initlint, "check", "--cache-dir", os.path.join(scratch, "cache"), "--exit-zero", "-q", *jobs, src]
-        run_once(warm)  # fill the cache
-        results.update(measure({"initlint warm (cache full, nothing changed)": warm}, args.runs))
+        cache = os.path.join(scratch, "cache")
+        warm = [*initlint, "check", "--cache-dir", cache, "--exit-zero", "-q", *jobs, src]
+        warms = with_base("initlint warm (cache full, nothing changed)", warm, cache)
+        for argv in warms.values():
+            run_once(argv)  # fill the caches
+        results.update(measure(warms, args.runs))
         print("measured: warm", flush=True)
 
         small = [*initlint, "check", "--no-cache", str(SMALL_FILE)]
@@ -155,6 +177,9 @@ def main() -> int:
         Path(quiet).write_text(NOTHING)
         nothing = [*initlint, "check", "--no-cache", quiet]
         results.update(measure({"a file with nothing to check": nothing, "python -c pass": [sys.executable, "-c", "pass"]}, args.runs * 8))
+        if base:
+            results.update(measure(with_base("small file, this build", small), args.runs * 8))
+            results.update(measure(with_base("nothing to check, this build", nothing), args.runs * 8))
         print("measured: small files", flush=True)
 
     if not args.skip_floor:
@@ -200,6 +225,14 @@ def report(results: Dict[str, Dict[str, float]], args) -> None:
     print(f"{'  median of the per-round ratios':44} {nothing_ratio:9.2f}x")
     peak = max(cold["rss"], warm["rss"])
     print(f"{'peak memory (corpus runs, largest process)':44} {peak:9.1f} MiB{'':22}  {'<= 300 MB':30} {'met' if peak * 1.048576 <= 300 else 'MISSED'}")
+    if args.baseline:
+        print()
+        print(f"side by side with the baseline {args.baseline} (ratio: this build / the baseline, same rounds)")
+        for name in ("initlint cold (--no-cache)", "initlint warm (cache full, nothing changed)", "small file, this build", "nothing to check, this build"):
+            mine, theirs = results[name], results[BASELINE + name]
+            print(row(name, mine))
+            print(row(BASELINE + name, theirs))
+            print(f"{'  this build / baseline (paired rounds)':44} {theirs['paired']:9.2f}x   cpu {mine['cpu'] / theirs['cpu']:.2f}x")
     codes = sorted({int(v['rc']) for v in results.values()})
     print(f"exit codes seen: {codes}")
 

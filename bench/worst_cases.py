@@ -26,7 +26,8 @@ from worst_cases import CASES  # noqa: E402  (tests/worst_cases.py: the generato
 SIZES = {
     "op_table": 8_000,
     "init_calls": 20_000,
-    "layers": 5_000,
+    "deep_model": 5_000,
+    "nested_classes": 2_000,
     "small_functions": 50_000,
     "subclass_chain": 2_000,
     "module_flow": 20_000,

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import sys
 import tokenize
 import warnings
+import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Type
 
 from initlint import screen
 from initlint.config import Settings, ignored_for
@@ -199,19 +201,37 @@ def _screened(cst, source: str, path: str, settings: Settings, rules, plan: Opti
 class _Checked:
     """One parse and rule run: the file errors, and the findings made diagnostics on demand."""
 
-    def __init__(self, path: str, source: str, errors: List[Diagnostic], facts=None, found=()) -> None:
+    def __init__(self, path: str, source: str, errors: List[Diagnostic], facts=None, found=(), shifts=None) -> None:
         self.path, self.source, self.errors, self.facts, self.found = path, source, errors, facts, found
         self.failed = any(d.code in (SYNTAX_ERROR[0], INTERNAL_ERROR[0]) for d in errors)
+        self.shifts: Dict[int, int] = shifts or {}  # rows whose margin lost form feeds to parse
 
     def diagnostics(self) -> List[Diagnostic]:
         from initlint import suppression
 
         diagnostics = list(self.errors)
-        diagnostics.extend(_diagnostic(rule, finding, self.facts, self.path) for rule, finding in self.found)
+        diagnostics.extend(self._placed(_diagnostic(rule, finding, self.facts, self.path)) for rule, finding in self.found)
         if diagnostics:
             rows = suppression.parse(self.source)
             diagnostics = [d for d in diagnostics if d.code == INTERNAL_ERROR[0] or not suppression.is_suppressed(rows, d.location.row, d.code)]
         return sorted(set(diagnostics), key=Diagnostic.sort_key)
+
+    def _placed(self, diagnostic: Diagnostic) -> Diagnostic:
+        """A finding of a text parsed without its margins' form feeds: columns put back where the
+        file has them, and no fix (its offsets are into the text without them)."""
+        if not self.shifts:
+            return diagnostic
+        start, end = diagnostic.location, diagnostic.end_location
+        message = diagnostic.message
+        if diagnostic.fix is not None:
+            message = f"{message} (no fix: a form feed in this file's indentation; remove it to get one)"
+        return dataclasses.replace(
+            diagnostic,
+            message=message,
+            fix=None,
+            location=Location(start.row, start.column + self.shifts.get(start.row, 0)),
+            end_location=Location(end.row, end.column + self.shifts.get(end.row, 0)),
+        )
 
 
 def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings, rules, longest: Optional[int] = None) -> _Checked:
@@ -226,6 +246,7 @@ def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings,
         return failure(SYNTAX_ERROR, f"cannot parse: {refusal}")
     from initlint.parsing import parse_module
 
+    shifts: Dict[int, int] = {}
     try:
         module = parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -234,7 +255,9 @@ def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings,
         where = _cpython_error(text)
         if where is not None:
             return failure(SYNTAX_ERROR, f"cannot parse: {where[0]}", where[1], where[2])
-        return failure(SYNTAX_ERROR, f"cannot parse: {error.message}", error.raw_line, error.raw_column + 1)
+        module, shifts = _parse_levelled(parse_module, text)
+        if module is None:
+            return failure(SYNTAX_ERROR, f"cannot parse: {error.message}", error.raw_line, error.raw_column + 1)
     except RecursionError:
         return failure(SYNTAX_ERROR, "cannot parse: the code is nested too deeply")
     except Exception as error:  # noqa: BLE001 - the native parser can raise others on odd input
@@ -254,7 +277,33 @@ def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings,
             found.extend((rule, finding) for finding in rule().check(facts))
         except Exception as error:  # noqa: BLE001 - one rule's bug must not take the run down
             errors.append(file_error(INTERNAL_ERROR, path, f"internal error in {rule.code} ({rule.name}): {type(error).__name__}: {error}"))
-    return _Checked(path, source, errors, facts, found)
+    return _Checked(path, source, errors, facts, found, shifts)
+
+
+_ROWS = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _parse_levelled(parse_module, text: str):
+    """(module, {row: characters removed}) of `text` with the form feeds of its indentation taken
+    out, or (None, {}) when that does not parse either.
+
+    CPython resets the indentation's column at a form feed (`\\f` in the margin, as old editors
+    left between sections); libcst's tokenizer rejects one that opens a nested block. Dropping
+    the margin up to its last form feed gives each line the indentation CPython sees."""
+    if "\f" not in text:
+        return None, {}
+    lines = _ROWS.findall(text)  # (not splitlines: a form feed ends a line there, not for Python)
+    shifts: Dict[int, int] = {}
+    for row, line in enumerate(lines, 1):
+        margin = len(line) - len(line.lstrip(" \t\f"))
+        cut = line.rfind("\f", 0, margin) + 1
+        if cut:
+            lines[row - 1] = line[cut:]
+            shifts[row] = cut
+    try:
+        return parse_module("".join(lines)), shifts
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        return None, {}
 
 
 def _collect(module, settings: Settings, source: str, path: str):

@@ -346,6 +346,10 @@ class _ModelJudge:
                 return [Verdict(WEAK, site, self.model, slot, walked, UNSEEN, units=units)]
         if not bias_ok:
             breaks.insert(0, bias_why)
+        if not breaks and outputs:
+            breaks.append("the loss (its output reaches it too)")
+        if not breaks:
+            return []  # nothing the model shows tells the units apart, nor holds them tied: no claim
         return [Verdict(WEAK, site, self.model, slot, walked, _join_words(breaks), units=units)]
 
     def _partner(self, target: str, tied: str, tied_label: str) -> List[Verdict]:

@@ -59,3 +59,16 @@ def test_fixture_name_agrees_with_findings(path: Path):
         assert code not in found, f"{path.name} pins a known miss of {code}: update the name if it is now found"
     else:
         assert code in found, f"{path.name} should report {code}"
+
+
+# A filled-in message with a hole: two spaces in a row, a placeholder left, empty brackets, or a
+# clause that ends before its word ("only  tells them apart").
+_HOLE = re.compile(r"\S  +\S|(?<!\w)\{\w*\}|(?<![\w\]])\(\s*\)|\[\s*\]|\bonly\s+(tells?|by)\b|,\s*,|:\s*$")
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.name for p in CASES])
+def test_every_message_is_filled_in(path: Path):
+    """Each finding's message reads whole: the model had something to say in every slot."""
+    source = path.read_text(encoding="utf-8")
+    for d in lint(source, f"fixtures/{path.name}"):
+        assert not _HOLE.search(d.message), f"{path.name}:{d.location.row}: {d.message!r}"

@@ -32,7 +32,25 @@ def init_calls(n: int) -> str:
     )
 
 
-def layers(n: int) -> str:
+def deep_model(n: int) -> str:
+    """One model of n layers: each made and initialised in `__init__` (zero bias; one constant
+    weight in the middle), and `forward` feeding each into the next through a ReLU."""
+    body, flow = [], []
+    for i in range(n):
+        body.append(f"        self.fc{i} = nn.Linear(8, 8)")
+        body.append(f"        nn.init.zeros_(self.fc{i}.bias)")
+        flow.append(f"        x = torch.relu(self.fc{i}(x))")
+    body.append(f"        nn.init.constant_(self.fc{n // 2}.weight, 0.5)")
+    return (
+        "import torch\nimport torch.nn as nn\n\n\nclass Deep(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        + "\n".join(body)
+        + "\n\n    def forward(self, x):\n"
+        + "\n".join(flow)
+        + "\n        return x\n"
+    )
+
+
+def nested_classes(n: int) -> str:
     """n classes, each a layer of the one before, with a forward that calls it."""
     out = ["import torch\nimport torch.nn as nn\n"]
     for i in range(n):
@@ -83,7 +101,8 @@ def module_flow(n: int) -> str:
 CASES: Dict[str, Callable[[int], str]] = {
     "op_table": op_table,
     "init_calls": init_calls,
-    "layers": layers,
+    "deep_model": deep_model,
+    "nested_classes": nested_classes,
     "small_functions": small_functions,
     "subclass_chain": subclass_chain,
     "module_flow": module_flow,

@@ -96,13 +96,7 @@ class Model:
     frozen: Set[str] = field(default_factory=set)  # keys of slots made untrainable (`requires_grad_(False)`)
 
     def exists(self, path: str) -> bool:
-        if self.created is None:
-            return True
-        while path:
-            if path in self.created:
-                return True
-            path = path.rsplit(".", 1)[0] if "." in path else ""
-        return False
+        return self.created is None or _exists(self.created, path)
 
     def copy(self, instance: Optional[str] = None) -> "Model":
         out = Model(self.cls, dict(self.nodes), dict(self.locals), partial=self.partial, instance=instance)
@@ -390,6 +384,11 @@ class Runner:
             return
         outer, original = self.journal, {}  # id(slot) -> (slot, its values before the `if`)
         outcomes: List[Dict[int, Set[Value]]] = []
+        # The models under construction, and the modules each branch creates: a layer made in
+        # one branch only does not exist in the others, so their "before" is no value it can hold.
+        building = {id(b.model): b.model for b in names.values() if b.model.created is not None}
+        start = {key: set(model.created) for key, model in building.items()}
+        made: List[Dict[int, Set[str]]] = []
         for branch in branches:
             self.journal = []
             self.run_body(branch, names, env, cls, depth)
@@ -399,12 +398,21 @@ class Runner:
                 original.setdefault(id(slot), (slot, before))
                 slot.values = before
             outcomes.append(written)
+            made.append({key: model.created - start[key] for key, model in building.items()})
+            for key, model in building.items():
+                model.created = set(start[key])
         self.journal = outer
+        for key, model in building.items():
+            model.created = start[key].union(*(branch[key] for branch in made))
         for key, (slot, before) in original.items():
+            owner = next((m for m in building.values() if m.slots.get(slot.key) is slot), None)
             after = set()
-            for written in outcomes:
-                after |= written.get(key, before)
-            self._set(slot, after)
+            for written, new in zip(outcomes, made):
+                if key in written:
+                    after |= written[key]
+                elif owner is None or _exists(start[id(owner)] | new[id(owner)], slot.path):
+                    after |= before
+            self._set(slot, after or before)
 
     def _set(self, slot: Slot, values: Set[Value]) -> None:
         if self.journal is not None:
@@ -743,8 +751,20 @@ def _defaults(fn: cst.FunctionDef, args: Dict[str, cst.BaseExpression]) -> Dict[
     return env
 
 
+def _exists(created: Set[str], path: str) -> bool:
+    """Whether the module at `path` (or one above it) is among `created` (Model.exists, for a set)."""
+    while path:
+        if path in created:
+            return True
+        path = path.rsplit(".", 1)[0] if "." in path else ""
+    return False
+
+
 def _decide(test: cst.BaseExpression, env: Dict[str, cst.BaseExpression]) -> Optional[bool]:
-    """The value of an `if` test when the construction's arguments decide it, else None."""
+    """The value of an `if` test when the construction's arguments (or a literal) decide it, else None."""
+    literal = _literal(test)
+    if literal is not _UNKNOWN:
+        return bool(literal)
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         inner = _decide(test.expression, env)
         return None if inner is None else not inner
