@@ -264,6 +264,8 @@ def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings,
         return failure(SYNTAX_ERROR, f"cannot parse: {type(error).__name__}: {error}")
     try:
         facts = _collect(module, settings, source, path)
+        if text is source:
+            facts.shared["whole"] = facts  # (rules that read past the screen need no second parse)
     except RecursionError:
         return failure(SYNTAX_ERROR, "cannot analyse: the code is nested too deeply")
     except Exception as error:  # noqa: BLE001 - a bug of ours, reported for this file only

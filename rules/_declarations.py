@@ -16,3 +16,28 @@ CONSTANT_OR_ROWS = Needs(
     context=torch_api.RANDOM_WORDS,
     follow=frozenset({"class", "users", "module"}),
 )
+
+# Every nn.Module class's construction (IL006, IL007: what `__init__` stores where): its header
+# names `Module` (`nn.Module`, `torch.nn.Module`) or a base whose name ends with it
+# (`LightningModule`) or `PreTrainedModel`; subclasses of such classes in the file are followed.
+MODULE_CLASS_HEADER = r"\bclass\s+\w+\s*\([^)]*(?:Module|PreTrainedModel)\b"
+MODULE_CLASSES = Needs(
+    triggers=frozenset({"Module"}),
+    patterns=(MODULE_CLASS_HEADER,),
+    follow=frozenset({"subclasses"}),
+)
+# IL007: the same, and every container a function or the module's own code builds.
+SHARED_MODULES = Needs(
+    triggers=MODULE_CLASSES.triggers | {"ModuleList", "Sequential", "ModuleDict"},
+    patterns=MODULE_CLASSES.patterns,
+    follow=MODULE_CLASSES.follow,
+)
+# IL008: a parameter created from uninitialised memory (`torch.empty(...)`, `torch.Tensor(n, m)`,
+# `x.new_empty(...)`); the rule judges its candidates on the whole file.
+EMPTY_PARAMETERS = Needs(
+    triggers=frozenset({"empty", "new_empty", "empty_like", "empty_strided"}),
+    patterns=(r"\b(?:Float|Double|Half|BFloat16)?Tensor\s*\(\s*[\w(*]",),
+)
+# IL009: a tensor made trainable by hand (`requires_grad=True`, `.requires_grad_()`); the rule
+# judges its candidates on the whole file.
+TRAINABLE_TENSORS = Needs(triggers=frozenset({"requires_grad", "requires_grad_"}))

@@ -2,7 +2,8 @@
 
 The fixed text parses, a second pass changes nothing, and every line outside the moved statements
 is byte-identical (line endings, tabs, comments, a BOM): the only lines difflib sees change are
-lines that moved, deleted in one place and inserted, unchanged, in another.
+lines that moved, deleted in one place and inserted, unchanged, in another (IL004), or lines whose
+value was wrapped, unchanged but for the wrapper's name and brackets (IL006's `nn.ModuleList(...)`).
 """
 
 from __future__ import annotations
@@ -37,12 +38,23 @@ def _fix(text: str, path: str = "model.py") -> fixing.FixedSource:
     return fixing.fix_source(text, lambda t: lint_source(t, path, settings()), unsafe=True)
 
 
+_WRAPPER = re.compile(r"(?:\w+\.)*(?:Module|Parameter)(?:List|Dict)\(")
+
+
+def _wrapped(old: str, new: str) -> bool:
+    """`new` is `old` with a value wrapped: the same bytes but for a wrapper's name and brackets."""
+    return old != new and re.sub(r"[()\[\]{}]", "", _WRAPPER.sub("", new)) == re.sub(r"[()\[\]{}]", "", old)
+
+
 def only_moved_lines_changed(before: str, after: str) -> None:
-    """The lines difflib deletes are the lines it inserts, byte for byte (blank separators aside)."""
+    """The lines difflib deletes are the lines it inserts, byte for byte (blank separators aside),
+    once the lines whose value was wrapped are set aside."""
     a, b = fixing.Lines(before).lines, fixing.Lines(after).lines
     removed: List[str] = []
     added: List[str] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "replace" and i2 - i1 == j2 - j1 and all(_wrapped(x, y) for x, y in zip(a[i1:i2], b[j1:j2])):
+            continue
         if tag in ("delete", "replace"):
             removed += a[i1:i2]
         if tag in ("insert", "replace"):

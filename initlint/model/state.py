@@ -125,18 +125,46 @@ def initial(node: Node, facts: FileFacts) -> Dict[str, Set[Value]]:
     return {}
 
 
+# Constructors of a tensor whose values are whatever memory held.
+EMPTY_CONSTRUCTORS = frozenset({
+    "torch.empty", "torch.empty_like", "torch.empty_strided", "torch.Tensor", "torch.FloatTensor",
+    "torch.DoubleTensor", "torch.HalfTensor", "torch.BFloat16Tensor", "torch.cuda.FloatTensor",
+    "torch.cuda.DoubleTensor", "torch.cuda.HalfTensor",
+})
+# Methods that return their receiver's values unchanged (`torch.empty(n).to(device)`).
+_SAME_VALUES = frozenset({"to", "float", "double", "half", "bfloat16", "cuda", "cpu", "contiguous", "requires_grad_", "type"})
+
+
+def empty_call(value: Optional[cst.BaseExpression], facts: FileFacts) -> Optional[cst.Call]:
+    """The call that makes `value` a tensor of uninitialised memory (`torch.empty(n, m)`,
+    `torch.Tensor(n, m)`, `x.new_empty(...)`, also behind `.to(device)`), else None: an empty
+    tensor handed to anything else (`xavier_uniform_(torch.empty(n, m))`, `.normal_()`) has values."""
+    node = value
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _SAME_VALUES:
+        node = node.func.value
+    if not isinstance(node, cst.Call):
+        return None
+    qualname = facts.resolve(node.func)
+    if qualname in EMPTY_CONSTRUCTORS or (qualname is None and exprs.method_name(node) == "new_empty"):
+        if qualname is not None and qualname.endswith("Tensor") and (not node.args or not _sizes(node)):
+            return None  # torch.Tensor(data): a tensor of the values given; torch.Tensor(): no values
+        return node
+    return None
+
+
 def created(value: Optional[cst.BaseExpression], facts: FileFacts) -> Value:
     """What a tensor expression (an nn.Parameter's data) holds."""
     if value is None:
-        return Value(EMPTY, text="nn.Parameter()")
+        return Value(OTHER, text="nn.Parameter()")  # an empty tensor: no values to judge
+    empty = empty_call(value, facts)
+    if empty is not None:
+        return Value(EMPTY, text=exprs.code(empty))
     calls = list(exprs.calls_in(value))
     for call in calls:
         qualname = facts.resolve(call.func)
         method = exprs.method_name(call)
-        if qualname in ("torch.empty", "torch.empty_like", "torch.empty_strided", "torch.Tensor", "torch.FloatTensor", "torch.cuda.FloatTensor") or method == "new_empty":
-            if qualname in ("torch.Tensor", "torch.FloatTensor") and call.args and not _sizes(call):
-                return Value(OTHER)  # torch.Tensor(data): a tensor of the values given
-            return Value(EMPTY, text=exprs.code(call))
+        if qualname in EMPTY_CONSTRUCTORS or method == "new_empty":
+            return Value(OTHER)  # handed to code that gives it values (`xavier_uniform_(torch.empty(...))`)
         if qualname in torch_api.RANDOM_CONSTRUCTORS or method in torch_api.RANDOM_METHODS:
             return Value(RANDOM)
         if qualname in torch_api.CONSTANT_CONSTRUCTORS:
@@ -518,6 +546,11 @@ class Runner:
         self.reached.add(id(site))
         value = site_value(site)
         for slot in slots:
+            if slot.node.kind == PARAM and _creates(site, slot.node) and _all_empty(slot.values):
+                # The statement that creates `nn.Parameter(torch.empty(...))` gives it no values
+                # (the collector reads torch.empty as random, a re-init that clears a constant).
+                self._set(slot, {Value(EMPTY, site, next(iter(slot.values)).text)})
+                continue
             self._set(slot, {value})
         model.writes.append((site, tuple(slot.key for slot in slots), walked, self.via))
 
@@ -592,6 +625,20 @@ class Runner:
         return out
 
 
+def _creates(site: Site, node: Node) -> bool:
+    """Whether the write is the statement that creates the parameter `node`."""
+    call = node.call
+    if call is None:
+        return False
+    if getattr(site.node, "value", None) is call:  # `self.w = nn.Parameter(...)`
+        return True
+    return isinstance(site.node, cst.Call) and any(arg.value is call for arg in site.node.args)  # register_parameter
+
+
+def _all_empty(values: Set[Value]) -> bool:
+    return bool(values) and all(v.kind == EMPTY for v in values)
+
+
 def _vector(node: Node) -> bool:
     if node.value is None:
         return False
@@ -637,7 +684,7 @@ def _at(model: Model, prefix: str, keys: List[str]) -> List[Slot]:
                 path = siblings[index]
             else:
                 return []
-    if attr in ("weight", "bias"):
+    if attr in ("weight", "bias") and path:
         found = model.slots.get(f"{path}.{attr}")
         return [found] if found is not None else []
     full = f"{path}.{attr}" if path else attr

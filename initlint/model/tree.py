@@ -4,6 +4,12 @@ and where they come from (built here, or taken from a pretrained or loaded model
 
 Every sub-module gets a path (`fc1`, `gate.0`, `blocks.*` for n built alike, `heads.cls`). What
 the code does not show is UNKNOWN: the rules make no claim about it.
+
+Attributes assigned a plain list, tuple or dict (`self.blocks = [Block() for _ in range(n)]`)
+are not sub-modules: `nn.Module` registers none of what they hold. They are kept apart, in
+`Tree.plain`, as PLAIN nodes whose children are read like a container's; nothing that walks the
+tree (the state, the flow) sees them, as `modules()` and `parameters()` do not. A child that is
+one object placed several times (`[Block()] * n`) carries `shared_at` (see `lists`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import libcst as cst
 from initlint import exprs, torch_api
 from initlint.facts import FileFacts
 from initlint.imports import dotted_name
+from initlint.model.lists import Item, Loop, items_of, loop_of, shared_in_loop
 
 # Node kinds.
 LAYER = "layer"  # a torch.nn layer whose weight is a matrix of units (Linear, Conv, Bilinear)
@@ -28,6 +35,7 @@ LOCAL = "local"  # a module class of this file (its own tree)
 PARAM = "param"  # an nn.Parameter (or a tensor created with requires_grad=True)
 OPAQUE = "opaque"  # a torch.nn module with parameters the model does not look inside (attention, RNN)
 UNKNOWN = "unknown"  # a module the file does not show
+PLAIN = "plain"  # a plain list / tuple / dict attribute (in Tree.plain only: not registered)
 
 # Calls that return the module they are given (`nn.Linear(...).to(device)`, `spectral_norm(conv)`).
 PASS_THROUGH = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "requires_grad_", "type"})
@@ -57,6 +65,9 @@ class Node:
     # Calls of the file's helpers that took this module and returned it (`zero_module(conv)`):
     # what they do to it runs where they are called.
     wrappers: List[cst.Call] = field(default_factory=list)
+    # One object placed here several times (`[Block()] * n`, a name appended on every pass of a
+    # loop): the `*` product, the `append` call or the comprehension that repeats it.
+    shared_at: Optional[cst.CSTNode] = None
 
     @property
     def name(self) -> str:
@@ -78,6 +89,9 @@ class Tree:
     # True when `__init__` (or a base's) does something the tree cannot follow (a loop of
     # setattr with computed names, a helper of another file that adds layers): nodes may be missing.
     partial: bool = False
+    # Attributes assigned a plain list / tuple / dict (PLAIN nodes), by name: not sub-modules.
+    plain: Dict[str, Node] = field(default_factory=dict)
+    plain_items: Dict[str, List[Item]] = field(default_factory=dict)  # a plain list's items, one per child
 
     def nodes(self) -> Iterator[Node]:
         for root in self.roots.values():
@@ -146,7 +160,12 @@ class _Reader:
     def __init__(self, builder: TreeBuilder, tree: Tree) -> None:
         self.builder, self.tree, self.facts = builder, tree, builder.facts
         self.locals: Dict[str, cst.BaseExpression] = {}
-        self.lists: Dict[str, List[Tuple[cst.BaseExpression, bool]]] = {}  # local lists of modules
+        self.lists: Dict[str, List[Item]] = {}  # local lists of modules
+        # Plain list / tuple / dict attributes (`self.blocks = []`): (statement, value, items);
+        # the items list is the local list's own when one is assigned, so later appends show.
+        self.plain: Dict[str, Tuple[cst.CSTNode, cst.BaseExpression, List[Item]]] = {}
+        self.loops: List[Loop] = []  # the loops being read, innermost last
+        self.ifs = 0  # how many `if` bodies deep the statement being read is
         self.pretrained: Set[str] = set()  # locals that hold a pretrained or loaded model
         self.defaults: Dict[str, cst.BaseExpression] = {}  # parameter defaults of the function read
         self.depth = 0
@@ -160,6 +179,15 @@ class _Reader:
         if init is None:
             return
         self._function(init[1], init[0])
+        self.plain_nodes()
+
+    def plain_nodes(self) -> None:
+        """Record the plain list / tuple / dict attributes read so far in `tree.plain`."""
+        for attr, (stmt, value, items) in self.plain.items():
+            node = self._named(value, attr, "", None, 0) if is_dict(value) else self._sequence(items, attr, "", None, 0)
+            node.kind, node.qualname, node.where, node.value = PLAIN, None, stmt, value
+            self.tree.plain[attr] = node
+            self.tree.plain_items[attr] = [] if is_dict(value) else list(items)
 
     def _function(self, fn: cst.FunctionDef, cls: Optional[str]) -> None:
         self.me = fn.params.params[0].name.value if fn.params.params else "self"
@@ -179,6 +207,7 @@ class _Reader:
             elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                 continue
             elif isinstance(stmt, cst.If):
+                self.ifs += 1
                 self._suite(stmt.body)
                 orelse = stmt.orelse
                 while orelse is not None:
@@ -188,6 +217,7 @@ class _Reader:
                     else:
                         self._suite(orelse.body)
                         orelse = None
+                self.ifs -= 1
             elif isinstance(stmt, (cst.For, cst.While)):
                 self._loop(stmt)
             elif isinstance(stmt, (cst.With, cst.Try)):
@@ -199,12 +229,18 @@ class _Reader:
                         self._suite(extra.body)
 
     def _loop(self, stmt) -> None:
-        # A loop body builds modules many times: what it appends stands for n alike.
-        before = {name: len(items) for name, items in self.lists.items()}
-        self._suite(stmt.body)
-        for name, items in self.lists.items():
-            start = before.get(name, 0)
-            self.lists[name] = items[:start] + [(value, True) for value, _ in items[start:]]
+        # A loop body builds modules many times: what it appends stands for n alike (changed in
+        # place: a plain attribute may hold the same list).
+        lists = list(self.lists.values()) + [items for _, _, items in self.plain.values()]
+        before = {id(items): len(items) for items in lists}
+        self.loops.append(loop_of(stmt, self.ifs))
+        try:
+            self._suite(stmt.body)
+        finally:
+            self.loops.pop()
+        for items in list(self.lists.values()) + [items for _, _, items in self.plain.values()]:
+            start = before.get(id(items), 0)
+            items[start:] = [item._replace(many=True) for item in items[start:]]
 
     def _small(self, small: cst.BaseSmallStatement, stmt: cst.CSTNode) -> None:
         if isinstance(small, (cst.Assign, cst.AnnAssign)):
@@ -214,10 +250,11 @@ class _Reader:
                 return
             for target in targets:
                 self._assign(target, value, stmt)
-        elif isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name) and isinstance(small.operator, cst.AddAssign):
-            name = small.target.value
-            if name in self.lists and isinstance(small.value, (cst.List, cst.Tuple)):
-                self.lists[name].extend((e.value, False) for e in small.value.elements if isinstance(e, cst.Element))
+        elif isinstance(small, cst.AugAssign) and isinstance(small.operator, cst.AddAssign):
+            items = self._list_of(small.target)
+            added = self.items(small.value)
+            if items is not None and added is not None:
+                items.extend(self._added(added, small))
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             self._call(small.value, stmt)
 
@@ -226,13 +263,18 @@ class _Reader:
         if name is None:
             return
         if name.startswith(self.me + ".") and name.count(".") == 1:
-            self._register(name[len(self.me) + 1:], value, stmt)
+            attr = name[len(self.me) + 1:]
+            self.plain.pop(attr, None)
+            self._register(attr, value, stmt)
+            if attr not in self.tree.roots or self.tree.roots[attr].where is not stmt:
+                self._plain(attr, value, stmt)
         elif "." not in name:
             self.locals[name] = value
-            if isinstance(value, (cst.List, cst.Tuple)):
-                self.lists[name] = [(e.value, False) for e in value.elements if isinstance(e, cst.Element)]
-            elif isinstance(value, cst.ListComp):
-                self.lists[name] = [(value.elt, True)]
+            # (a list stays known when the name is bound again: `layers = nn.Sequential(*layers)`)
+            if not isinstance(value, (cst.Name, cst.GeneratorExp)):
+                items = self.items(value)
+                if items is not None:
+                    self.lists[name] = items
             if self._loaded(value):
                 self.pretrained.add(name)
 
@@ -241,19 +283,21 @@ class _Reader:
         receiver = dotted_name(call.func.value) if isinstance(call.func, cst.Attribute) else None
         args = exprs.positional(call)
         if receiver == self.me and method in ("add_module", "register_module") and len(args) >= 2:
-            self._register(_label(args[0].value), args[1].value, stmt)
+            self._register(_label(args[0].value), args[1].value, stmt, self._shared(args[1].value, call))
         elif receiver == self.me and method == "register_parameter" and len(args) >= 2:
             self._register(_label(args[0].value), args[1].value, stmt)
         elif isinstance(call.func, cst.Name) and call.func.value == "setattr" and len(args) == 3 and dotted_name(args[0].value) == self.me:
-            self._register(_label(args[1].value), args[2].value, stmt)
+            self._register(_label(args[1].value), args[2].value, stmt, self._shared(args[2].value, call))
         elif method in ("append", "extend", "insert") and receiver is not None and args:
-            items = [args[-1].value] if method != "extend" else _elements(args[0].value)
-            if receiver in self.lists:
-                self.lists[receiver].extend((item, False) for item in items)
+            added = [Item(args[-1].value)] if method != "extend" else self.items(args[0].value) or [Item(args[0].value, True)]
+            added = self._added(added, call)
+            listed = self._list_of(call.func.value)  # type: ignore[attr-defined]
+            if listed is not None:
+                listed.extend(added)
             elif receiver.startswith(self.me + ".") and receiver.count(".") == 1:
                 node = self.tree.roots.get(receiver[len(self.me) + 1:])
                 if node is not None and node.kind == CONTAINER:
-                    for item in items:
+                    for item in added:
                         self._add_child(node, item)
         elif method == "load_state_dict" and receiver is not None:
             self._loaded_attr(receiver)
@@ -304,12 +348,47 @@ class _Reader:
             self.depth -= 1
 
     # ---- modules ----------------------------------------------------------------------------------
-    def _register(self, attr: str, value: cst.BaseExpression, stmt: cst.CSTNode) -> None:
+    def _register(self, attr: str, value: cst.BaseExpression, stmt: cst.CSTNode, shared: Optional[cst.CSTNode] = None) -> None:
         node = self.module(value, attr)
         if node is None:
             return
         node.where = stmt
+        node.shared_at = node.shared_at or shared
         self.tree.roots[attr] = node
+
+    # ---- lists ------------------------------------------------------------------------------------
+    def items(self, value: cst.BaseExpression) -> Optional[List[Item]]:
+        """What a list-like expression holds (`lists.items_of`), through local lists and plain attributes."""
+        return items_of(value, self._list_of)
+
+    def _list_of(self, value: cst.BaseExpression) -> Optional[List[Item]]:
+        """The items of a local list or of a plain attribute (the list itself: adding to it adds there)."""
+        name = dotted_name(value)
+        if name is None:
+            return None
+        if name in self.lists:
+            return self.lists[name]
+        if name.startswith(self.me + ".") and name[len(self.me) + 1:] in self.plain:
+            return self.plain[name[len(self.me) + 1:]][2]
+        return None
+
+    def _added(self, items: List[Item], where: cst.CSTNode) -> List[Item]:
+        """Items added inside a loop: one object on every pass when a name the loop does not bind."""
+        return [item._replace(shared=item.shared or self._shared(item.value, where)) for item in items]
+
+    def _shared(self, value: cst.BaseExpression, where: cst.CSTNode) -> Optional[cst.CSTNode]:
+        return shared_in_loop(value, self.loops, self.ifs, where)
+
+    def _plain(self, attr: str, value: cst.BaseExpression, stmt: cst.CSTNode) -> None:
+        """`self.x = [...]` / `(...)` / `{...}` / a comprehension / a local list: a plain attribute."""
+        if is_dict(value):
+            self.plain[attr] = (stmt, value, [])
+            return
+        if isinstance(value, cst.GeneratorExp):
+            return  # (an iterator, not a container)
+        items = self._list_of(value) if isinstance(value, cst.Name) else self.items(value)
+        if items is not None:
+            self.plain[attr] = (stmt, value, items)
 
     def _loaded(self, value: cst.BaseExpression) -> bool:
         """The expression gives a model whose weights are pretrained or loaded."""
@@ -483,43 +562,54 @@ class _Reader:
     def _container(self, qualname: str, call: cst.Call, path: str, depth: int) -> Node:
         node = Node(path, CONTAINER, qualname, call)
         args = list(call.args)
-        if len(args) == 1 and args[0].star == "*" and isinstance(args[0].value, cst.Name) and args[0].value.value in self.lists:
-            return self._sequence(self.lists[args[0].value.value], path, qualname, call, depth)
         if len(args) == 1 and not args[0].star:
             arg = args[0].value
-            if isinstance(arg, cst.Name) and arg.value in self.lists:
-                return self._sequence(self.lists[arg.value], path, qualname, call, depth)
-            if isinstance(arg, (cst.List, cst.Tuple)):
-                return self._sequence([(e.value, False) for e in arg.elements if isinstance(e, cst.Element)], path, qualname, call, depth)
-            if isinstance(arg, (cst.ListComp, cst.GeneratorExp)):
-                return self._sequence([(arg.elt, True)], path, qualname, call, depth)
             if isinstance(arg, cst.Dict) or (isinstance(arg, cst.Call) and (dotted_name(arg.func) or "").endswith(("OrderedDict", "dict"))):
                 return self._named(arg, path, qualname, call, depth)
+            items = self.items(arg)
+            if items is not None:
+                return self._sequence(items, path, qualname, call, depth)
             if qualname.endswith("Sequential"):
                 child = self.module(arg, _sub(path, "0"), depth + 1)
                 if child is not None:
                     node.children.append(child)
                     return node
-        if qualname.endswith("Sequential") and all(not a.star and a.keyword is None for a in args):
-            return self._sequence([(a.value, False) for a in args], path, qualname, call, depth)
+        if qualname.endswith("Sequential") and all(a.keyword is None for a in args):
+            # `nn.Sequential(a, b)`, `nn.Sequential(*layers)`, `nn.Sequential(stem, *[Block()] * n)`
+            items: Optional[List[Item]] = []
+            for a in args:
+                inner = (self.items(a.value) if a.star == "*" else [Item(a.value)]) if a.star != "**" else None
+                if inner is None or items is None:
+                    items = None
+                    break
+                items.extend(inner)
+            if items is not None:
+                return self._sequence(items, path, qualname, call, depth)
         if args and qualname.endswith(("ModuleList", "ModuleDict")) or any(a.star for a in args):
             node.children.append(Node(_sub(path, "*"), UNKNOWN, repeated=True))  # contents the file does not show
         return node
 
-    def _sequence(self, items: Sequence[Tuple[cst.BaseExpression, bool]], path: str, qualname: str, call: cst.Call, depth: int) -> Node:
+    def _sequence(self, items: Sequence[Item], path: str, qualname: str, call: Optional[cst.Call], depth: int) -> Node:
         node = Node(path, CONTAINER, qualname, call)
-        for i, (item, many) in enumerate(items):
-            key = _sub(path, "*" if many else str(i))
-            child = self.module(item, key, depth + 1)
+        for i, item in enumerate(items):
+            key = _sub(path, "*" if item.many else str(i))
+            child = self.module(item.value, key, depth + 1)
             if child is None:
-                child = Node(key, UNKNOWN)
-            child.repeated = child.repeated or many
+                child = Node(key, UNKNOWN, call=_call_of(item.value))
+            child.repeated = child.repeated or item.many
+            if child.path == key:  # (a module built here: not one found under another name)
+                child.shared_at = child.shared_at or item.shared
             node.children.append(child)
         return node
 
-    def _named(self, arg: cst.BaseExpression, path: str, qualname: str, call: cst.Call, depth: int) -> Node:
+    def _named(self, arg: cst.BaseExpression, path: str, qualname: str, call: Optional[cst.Call], depth: int) -> Node:
         node = Node(path, CONTAINER, qualname, call)
         pairs: List[Tuple[str, cst.BaseExpression]] = []
+        if isinstance(arg, cst.DictComp):  # `{k: Block() for k in names}`: n alike
+            child = self.module(arg.value, _sub(path, "*"), depth + 1) or Node(_sub(path, "*"), UNKNOWN)
+            child.repeated = True
+            node.children.append(child)
+            return node
         if isinstance(arg, cst.Dict):
             for element in arg.elements:
                 if isinstance(element, cst.DictElement):
@@ -535,16 +625,31 @@ class _Reader:
                 if kw.keyword is not None:
                     pairs.append((kw.keyword.value, kw.value))
         for key, value in pairs:
-            child = self.module(value, _sub(path, key), depth + 1) or Node(_sub(path, key), UNKNOWN)
+            child = self.module(value, _sub(path, key), depth + 1) or Node(_sub(path, key), UNKNOWN, call=_call_of(value))
             node.children.append(child)
         if not pairs:
             node.children.append(Node(_sub(path, "*"), UNKNOWN, repeated=True))
         return node
 
-    def _add_child(self, node: Node, item: cst.BaseExpression) -> None:
+    def _add_child(self, node: Node, item: Item) -> None:
         key = _sub(node.path, str(len(node.children)))
-        child = self.module(item, key) or Node(key, UNKNOWN)
+        child = self.module(item.value, key) or Node(key, UNKNOWN, call=_call_of(item.value))
+        child.shared_at = child.shared_at or item.shared
         node.children.append(child)
+
+
+def read_code(builder: TreeBuilder, fn: Optional[cst.FunctionDef], cls: Optional[str] = None) -> "_Reader":
+    """A reader that has read a function's body (a method's with `cls`), or the module's own
+    statements when `fn` is None: its locals and local lists, and what the function stores on its
+    first parameter (`reader.tree`). `reader.module(expr, path)` then reads any expression of it
+    (IL007 reads every container a function builds)."""
+    reader = _Reader(builder, Tree(cls or "<code>"))
+    if fn is None:
+        reader._suite(builder.facts.module.body)
+    else:
+        reader._function(fn, cls)
+    reader.plain_nodes()
+    return reader
 
 
 def _sub(path: str, key: str) -> str:
@@ -569,10 +674,17 @@ def _param_for(fn: cst.FunctionDef, call: cst.Call, me: str) -> Optional[str]:
     return None
 
 
-def _elements(value: cst.BaseExpression) -> List[cst.BaseExpression]:
-    if isinstance(value, (cst.List, cst.Tuple)):
-        return [e.value for e in value.elements if isinstance(e, cst.Element)]
-    return [value]
+def _call_of(value: cst.BaseExpression) -> Optional[cst.Call]:
+    """The call an UNKNOWN node was built by (`Wrapper(d)`, a class of the file that is no
+    nn.Module by its bases): the rules may look at what it builds."""
+    return value if isinstance(value, cst.Call) else None
+
+
+def is_dict(value: cst.BaseExpression) -> bool:
+    """A dict display, comprehension or `dict(...)` / `OrderedDict(...)` call."""
+    if isinstance(value, (cst.Dict, cst.DictComp)):
+        return True
+    return isinstance(value, cst.Call) and dotted_name(value.func) in ("dict", "OrderedDict", "collections.OrderedDict")
 
 
 def _label(node: cst.BaseExpression) -> str:
