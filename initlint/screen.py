@@ -2,9 +2,10 @@
 
 Parsing is most of a run's cost (libcst: ~2.4 us a byte to parse, as much again to visit) and
 most code holds nothing any rule reports. The screen knows no rule: each rule declares, in its
-`needs` (a `Needs`), the words its sites are spelt with (`triggers`), the words of the code it
-reads besides (`context`), and the relations it follows from a site (`follow`). The screen keeps
-what those declarations reach and parses nothing else.
+`needs` (a `Needs`), the words its sites are spelt with (`triggers`, or `paired` words that
+spell a site only near a `pair_with` word), the words of the code it reads besides (`context`),
+the methods of a class it reads (`reads`) and the relations it follows from a site (`follow`).
+The screen keeps what those declarations reach and parses nothing else.
 
 1. **Files** (`may_match`): a file none of whose bytes spell a trigger of a selected rule (a
    substring test on the raw text, strings and comments included: a superset) is never parsed,
@@ -13,13 +14,15 @@ what those declarations reach and parses nothing else.
 2. **Units** (`plan`). Strings and comments are blanked (`textscan.code_only`: code in a docstring
    never counts) and the file is cut into units (`textscan.units`): top-level statements, top-level
    functions, class headers and methods. Each unit's words are read once. Kept are
-   - the *seeds*: units holding a whole-word trigger of some rule;
+   - the *seeds*: units holding a whole-word trigger of some rule, or one of its `paired` words
+     together with one of its `pair_with` words (in the unit, or `pair_calls` calls apart);
    - every import statement (one line each: names resolve as in the whole file);
    - for the rules with a seed in the file, the units holding one of their `context` words;
    - the closure, to a fixed point, of what kept code needs to be analysed as in the whole file:
      the definitions of every word a kept unit holds (top-level functions and classes, and the
-     module-level statements that may bind the word); for every kept class, its header, its
-     `__init__` and `forward` (the network model reads them), its bases' and the methods whose
+     module-level statements that may bind the word); for every kept class, its header, the
+     methods the rule's analysis reads (`reads`: the network model reads `__init__` and
+     `forward`; a rule of the construction alone, `__init__`), its bases' and the methods whose
      names any kept unit holds (`self._make_layer(...)`, `net.init_weights()`);
    - and, from the seeds of a rule that declares it, these relations (`follow`):
      `"users"`: the units that mention what the seed defines (a function's callers, an
@@ -27,17 +30,22 @@ what those declarations reach and parses nothing else.
      module-level statements: data flow); `"subclasses"`: the classes of the file derived from
      the seed's class; `"class"`: the seed's whole class; `"module"`: every module-level
      statement of the file.
-   Dropped units become empty lines (a dropped method: `pass` at its indentation, so that a class
-   keeps a body), so that lines and columns of kept code are those of the file: findings need no
-   mapping back. A file whose text is not lexed with certainty (an unterminated string), whose cut
-   text does not parse, or of which the screen would keep most, is parsed whole.
+   Each distinct declaration has its own closure (what one rule reads does not widen what
+   another keeps: a class kept for its construction keeps no `forward`); the file's text keeps
+   the union. Dropped units become empty lines (a dropped method: `pass` at its indentation, so
+   that a class keeps a body), so that lines and columns of kept code are those of the file:
+   findings need no mapping back. A file whose text is not lexed with certainty (an
+   unterminated string), whose cut text does not parse, or of which the screen would keep most,
+   is parsed whole.
 
 Every step is linear in the file's size: one pass to blank strings, one to cut units, one regex
-pass per unit for its words, and a closure that visits each unit and each (word, unit) pair at
-most once. tests/test_screen.py runs every rule with the screen on and off over the fixtures,
-the rules' examples, generated worst cases and the benchmark corpus (as it is and with init bugs
-seeded into it), and asserts identical findings and identical sites; a toy rule that declares only
-its `needs` shows that the screen never starves a rule it does not know.
+pass per unit for its words, and, per distinct declaration of the selected rules (a handful),
+pairing that visits each unit and each (word, unit) pair at most once per call apart, and a
+closure that visits each at most once. tests/test_screen.py runs every rule with the screen on
+and off over the fixtures, the rules' examples, generated worst cases and the benchmark corpus
+(as it is and with init bugs seeded into it), and asserts identical findings and identical sites;
+toy rules that declare only their `needs` show that the screen never starves a rule it does not
+know.
 """
 
 from __future__ import annotations
@@ -51,7 +59,8 @@ from initlint.textscan import Lazy, Unit
 
 # The relations a rule may ask the screen to follow from its seeds.
 RELATIONS = frozenset({"users", "subclasses", "class", "module"})
-# The methods of a kept class that are always kept: the network model reads them.
+# The methods of a kept class that the network model reads (a rule's default `Needs.reads`); no
+# one who mentions them names a definition of the file.
 MODEL_METHODS = ("__init__", "forward")
 _WORD = Lazy(r"[^\W\d]\w*")
 
@@ -65,11 +74,23 @@ class Needs:
     patterns: Tuple[str, ...] = ()
     context: FrozenSet[str] = frozenset()
     follow: FrozenSet[str] = frozenset()
+    # The methods of every kept class that the rule's analysis reads, besides those kept code names.
+    reads: FrozenSet[str] = frozenset(MODEL_METHODS)
+    # Words that spell a site only together with one of `pair_with` (`torch.zeros` is a site where
+    # it becomes a tensor that trains: `nn.Parameter`, `requires_grad`, `.data`): in one unit, or
+    # up to `pair_calls` calls apart (a unit holding one kind calls, by name, the function or method
+    # holding the other, directly or through others). A pair_with word also counts as the first
+    # part of a snake_case word (`weight` in `weight_ih`).
+    paired: FrozenSet[str] = frozenset()
+    pair_with: FrozenSet[str] = frozenset()
+    pair_calls: int = 1
 
     def __post_init__(self) -> None:
         unknown = set(self.follow) - RELATIONS
         if unknown:
             raise ValueError(f"unknown screen relations: {sorted(unknown)}")
+        if bool(self.paired) != bool(self.pair_with):
+            raise ValueError("paired words need pair_with words, and the other way round")
 
 
 def _substrings(words: Iterable[str]) -> Tuple[str, ...]:
@@ -95,7 +116,13 @@ def may_match(source: str, needs: Sequence[Needs]) -> bool:
         probes = _SUBSTRINGS[key] = _substrings(word for need in needs for word in need.triggers)
     if any(probe in source for probe in probes):
         return True
-    return any(_compiled(pattern).search(source) for need in needs for pattern in need.patterns)
+    if any(_compiled(pattern).search(source) for need in needs for pattern in need.patterns):
+        return True
+    return any(
+        any(w in source for w in _substrings(need.paired)) and any(w in source for w in _substrings(need.pair_with))
+        for need in needs
+        if need.paired
+    )
 
 
 _PATTERNS: Dict[str, "re.Pattern[str]"] = {}
@@ -187,19 +214,31 @@ def plan(source: str, needs: Sequence[Needs], matched: bool = False) -> Optional
     except textscan.Unsure:
         return Plan(source, None, None, None)
     units = textscan.units(code)
-    return _Closure(code, units, needs).plan(source)
+    index = _Index(code, units)
+    keep: Optional[List[bool]] = None
+    for need in dict.fromkeys(needs):  # each distinct declaration once, in order
+        kept = _Closure(index, need).keep_all()
+        if kept is not None:
+            keep = kept if keep is None else [a or b for a, b in zip(keep, kept)]
+    return None if keep is None else Plan(source, code, units, keep)
 
 
-class _Closure:
-    """The kept units: seeds, then everything they reach (see the module docstring)."""
+def _callable(unit: Unit) -> bool:
+    """A function or method others call by name (not `__init__` / `forward`: every class has them,
+    and who mentions them names no definition of the file)."""
+    return unit.kind in ("def", "method") and unit.name not in MODEL_METHODS
 
-    def __init__(self, code: str, units: List[Unit], needs: Sequence[Needs]) -> None:
-        self.code, self.units, self.needs = code, units, needs
+
+class _Index:
+    """What every closure of a file reads: each unit's words, and who defines what (built once)."""
+
+    def __init__(self, code: str, units: List[Unit]) -> None:
+        self.code, self.units = code, units
         findall = _WORD.findall
         self.words: List[FrozenSet[str]] = [frozenset(findall(code, u.start, u.end)) for u in units]
-        self.keep = [False] * len(units)
-        self.queue: List[int] = []
         self._mentions: Optional[Dict[str, List[int]]] = None
+        self._vocabulary: Optional[FrozenSet[str]] = None
+        self._callables: Optional[Dict[str, List[int]]] = None
         # Names -> the module-level units that may define them; classes by name; methods by class.
         self.defines: Dict[str, List[int]] = {}
         self.classes: Dict[str, List[int]] = {}
@@ -217,47 +256,114 @@ class _Closure:
                 self.classes.setdefault(unit.name, []).append(i)
                 for base in unit.bases:
                     self.subclasses.setdefault(base, []).append(i)
+
+    def vocabulary(self) -> FrozenSet[str]:
+        """Every word of the file (built once)."""
+        if self._vocabulary is None:
+            self._vocabulary = frozenset().union(*self.words)
+        return self._vocabulary
+
+    def callables(self) -> Dict[str, List[int]]:
+        """name -> the functions and methods of that name (built once)."""
+        if self._callables is None:
+            index: Dict[str, List[int]] = {}
+            for i, unit in enumerate(self.units):
+                if _callable(unit):
+                    index.setdefault(unit.name, []).append(i)
+            self._callables = index
+        return self._callables
+
+    def mentions(self) -> Dict[str, List[int]]:
+        """word -> the units that hold it (built once, when a relation first needs it)."""
+        if self._mentions is None:
+            index: Dict[str, List[int]] = {}
+            for i, words in enumerate(self.words):
+                for word in words:
+                    index.setdefault(word, []).append(i)
+            self._mentions = index
+        return self._mentions
+
+
+class _Closure:
+    """The units one declaration keeps: its seeds, then everything they reach (see the module
+    docstring)."""
+
+    def __init__(self, index: _Index, need: Needs) -> None:
+        self.index, self.need = index, need
+        self.code, self.units, self.words = index.code, index.units, index.words
+        self.defines, self.classes, self.members = index.defines, index.classes, index.members
+        self.methods, self.subclasses = index.methods, index.subclasses
+        self.keep = [False] * len(self.units)
+        self.queue: List[int] = []
         self.kept_classes: Set[int] = set()
         self.method_words: Set[str] = set()  # every word of kept code: methods by that name are kept
         self.users_of: Set[str] = set()  # names whose users are kept
-        self.follow: List[FrozenSet[str]] = [frozenset()] * len(units)
-        self.flows = [False] * len(units)  # module-level users: their own users are kept too
+        self.seeds = [False] * len(self.units)  # the seeds: their relations (`follow`) are followed
+        self.flows = [False] * len(self.units)  # module-level users: their own users are kept too
 
     # ---- what is kept ------------------------------------------------------------------------
-    def plan(self, source: str) -> Optional[Plan]:
-        seeded = self._seed()
-        if not seeded:
+    def keep_all(self) -> Optional[List[bool]]:
+        """Which units the declaration keeps; None when no unit holds a trigger."""
+        need = self.need
+        if not self._seed():
             return None
         for i, unit in enumerate(self.units):
-            if unit.imports:
+            if unit.imports or ("module" in need.follow and unit.kind == "module"):
                 self._keep(i)
-        if any("module" in need.follow for need in seeded):
-            for i, unit in enumerate(self.units):
-                if unit.kind == "module":
-                    self._keep(i)
-        context = frozenset().union(*(need.context for need in seeded))
-        if context:
+        if need.context:
             for i, words in enumerate(self.words):
-                if not words.isdisjoint(context):
+                if not words.isdisjoint(need.context):
                     self._keep(i)
         self._close()
-        return Plan(source, self.code, self.units, self.keep)
+        return self.keep
 
-    def _seed(self) -> List[Needs]:
-        """Keep the units holding a trigger; the needs of the rules that have a seed."""
-        seeded: List[Needs] = []
-        starts = [u.start for u in self.units]
-        for need in self.needs:
-            hits = {i for i, words in enumerate(self.words) if not words.isdisjoint(need.triggers)}
+    def _seed(self) -> bool:
+        """Keep the units holding a trigger; whether there is one."""
+        need = self.need
+        hits = {i for i, words in enumerate(self.words) if not words.isdisjoint(need.triggers)}
+        if need.patterns:
+            starts = [u.start for u in self.units]
             for pattern in need.patterns:
                 hits.update(textscan.bisect_units(starts, m.start()) for m in _compiled(pattern).finditer(self.code))
-            for i in sorted(hits):
-                if need.follow:
-                    self.follow[i] = self.follow[i] | need.follow
-                self._keep(i)
-            if hits:
-                seeded.append(need)
-        return seeded
+        if need.paired:
+            hits.update(self._pairs())
+        for i in sorted(hits):
+            self.seeds[i] = bool(need.follow)
+            self._keep(i)
+        return bool(hits)
+
+    def _pairs(self) -> Set[int]:
+        """The units holding a paired word that meet a pair_with word: in the unit itself, or up
+        to `pair_calls` calls apart in either direction (`__init__` -> `_init_weights` -> a walk;
+        `torch.zeros(...)` handed to a helper that wraps it in `nn.Parameter`). Linear: one pass
+        over the units' words per side and per call."""
+        need, words = self.need, self.words
+        paired = {i for i, w in enumerate(words) if not w.isdisjoint(need.paired)}
+        if not paired:
+            return set()
+        with_ = need.pair_with | {word for word in self.index.vocabulary() if word.partition("_")[0] in need.pair_with}
+        other = {i for i, w in enumerate(words) if not w.isdisjoint(with_)}
+        if not other:
+            return set()
+        return paired & (other | self._calls(other, need.pair_calls) | self._callers(other, need.pair_calls))
+
+    def _calls(self, start: Set[int], hops: int) -> Set[int]:
+        """The functions and methods the units of `start` call, to `hops` calls deep (by name)."""
+        defined, seen, frontier = self.index.callables(), set(start), set(start)
+        for _ in range(hops):
+            names = frozenset().union(*(self.words[i] for i in frontier)) if frontier else frozenset()
+            frontier = {j for name in names for j in defined.get(name, ()) if j not in seen}
+            seen |= frontier
+        return seen - start
+
+    def _callers(self, start: Set[int], hops: int) -> Set[int]:
+        """The units that call a function or method of `start`, to `hops` calls deep (by name)."""
+        mentions, seen, frontier = self.index.mentions(), set(start), set(start)
+        for _ in range(hops):
+            names = {self.units[i].name for i in frontier if _callable(self.units[i])}
+            frontier = {j for name in names for j in mentions.get(name, ()) if j not in seen}
+            seen |= frontier
+        return seen - start
 
     def _keep(self, i: int) -> None:
         if not self.keep[i]:
@@ -282,9 +388,8 @@ class _Closure:
             owner = unit.parent if unit.kind == "method" else (i if unit.kind == "class" else -1)
             if owner >= 0:
                 self._keep_class(owner)
-            follow = self.follow[i]
-            if follow:
-                self._relations(unit, follow, owner)
+            if self.seeds[i]:
+                self._relations(unit, self.need.follow, owner)
             if self.flows[i] and unit.kind == "module":
                 self._users(unit.defines)  # data flow along module-level statements
 
@@ -295,7 +400,7 @@ class _Closure:
         self._keep(c)
         for m in self.members.get(c, ()):
             name = self.units[m].name
-            if name in MODEL_METHODS or name in self.method_words:
+            if name in self.need.reads or name in self.method_words:
                 self._keep(m)
 
     def _relations(self, unit: Unit, follow: FrozenSet[str], owner: int) -> None:
@@ -325,7 +430,7 @@ class _Closure:
         if not fresh:
             return
         self.users_of.update(fresh)
-        mentions = self._mentions_index()
+        mentions = self.index.mentions()
         for name in fresh:
             for j in mentions.get(name, ()):
                 if not self.flows[j]:
@@ -333,13 +438,3 @@ class _Closure:
                     if self.keep[j] and self.units[j].kind == "module":
                         self.queue.append(j)  # read again, now for its users (at most twice a unit)
                 self._keep(j)
-
-    def _mentions_index(self) -> Dict[str, List[int]]:
-        """word -> the units that hold it (built once, when a relation first needs it)."""
-        if self._mentions is None:
-            index: Dict[str, List[int]] = {}
-            for i, words in enumerate(self.words):
-                for word in words:
-                    index.setdefault(word, []).append(i)
-            self._mentions = index
-        return self._mentions

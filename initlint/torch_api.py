@@ -175,6 +175,16 @@ CONSTANT_WORDS = frozenset(
     | set(CONSTANT_METHODS)
     | {"fill_", "zero_", "copy_"}
 )
+# The words of an in-place constant write: a site wherever it is.
+CONSTANT_WRITE_WORDS = frozenset({"constant", "constant_", "ones_", "zeros_", "fill_", "zero_", "copy_"})
+# The words of a constant value (`torch.zeros`, `w.new_ones`) or of repeated rows (`.expand`): a
+# site only where it becomes a tensor that trains or a layer's weight (what the collector's
+# constant and repeat sites require).
+CONSTANT_VALUE_WORDS = CONSTANT_WORDS - CONSTANT_WRITE_WORDS
+BECOMES_TRAINABLE = frozenset(
+    {"Parameter", "ParameterList", "ParameterDict", "register_parameter", "requires_grad", "requires_grad_",
+     "data", "weight", "bias", "copy_", "set_", "Variable"}
+)
 # A whole-tensor slice assignment (`w[:] = 0.5`, `w[...] = 1`): a constant site without a word.
 WHOLE_SLICE_WRITE = r"\[[\s\\(]*(?::|\.\.\.)[^\]\n]*\][\s\\)]*(?::[^=\n]*)?=(?!=)"
 # Code that gives a tensor random values (a later re-init clears a constant).

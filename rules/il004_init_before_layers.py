@@ -171,7 +171,10 @@ class InitBeforeLayers(Rule):
         "        return sum(p.numel() for p in self.parameters())\n",
     )
 
-    needs = Needs(triggers=torch_api.WALK_WORDS, follow=frozenset({"users", "subclasses"}))
+    # A walk is a site where `__init__` runs it: in `__init__`, or two calls down from it.
+    needs = Needs(
+        paired=torch_api.WALK_WORDS, pair_with=frozenset({"__init__"}), pair_calls=2, follow=frozenset({"users", "subclasses"})
+    )
 
     def check(self, facts: "FileFacts") -> Iterable[Finding]:
         from initlint.rules._il004 import check  # (libcst and the analysis: only for a file that is checked)

@@ -281,7 +281,8 @@ def test_every_rule_declares_what_the_screen_needs():
     from initlint.rules import ALL_RULES
 
     for rule in ALL_RULES:
-        assert isinstance(rule.needs, screen.Needs) and (rule.needs.triggers or rule.needs.patterns), rule.code
+        assert isinstance(rule.needs, screen.Needs), rule.code
+        assert rule.needs.triggers or rule.needs.patterns or rule.needs.paired, rule.code
 
 
 def test_the_screen_modules_name_no_rule():
@@ -336,12 +337,14 @@ def main():
 """
 
 
-def _toy_rule(follow=frozenset()):
+def _toy_rule(follow=frozenset(), needs=None):
     """A rule unknown to the screen: it reports every call of `frobnicate_`, with the names of
     the classes, functions and module-level constants the parsed file holds (what it could read)."""
     import libcst as cst
 
     from initlint.rule import Finding, Rule
+
+    needs_given = needs
 
     class Toy(Rule):
         """
@@ -366,6 +369,8 @@ def _toy_rule(follow=frozenset()):
         name = "toy"
         message = "frobnicate_ in {seen}"
         needs = screen.Needs(triggers=frozenset({"frobnicate_"}), follow=frozenset(follow))
+        if needs_given is not None:
+            needs = needs_given
 
         def check(self, facts):
             seen = sorted(facts.classes) + sorted(
@@ -396,6 +401,99 @@ def test_a_toy_rule_known_only_by_its_declaration_is_never_starved(follow):
     assert [f[:3] for f in on] == [f[:3] for f in off]
     plan = screen.plan(TOY_SOURCE, [toy.needs])
     assert plan is not None and plan.partial and "class Unrelated" not in plan.text()
+
+
+PAIRED_SOURCE = """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.setup()
+
+    def setup(self):
+        self.deeper()
+
+    def deeper(self):
+        self.fc.frobnicate_()
+
+    def forward(self, x):
+        x.frobnicate_()  # no `glue` here, and nothing reaching one calls forward
+        return self.fc(x)
+
+
+def wrap(x):
+    return glue(x)
+
+
+def made():
+    return wrap(torch.frobnicate_(3))
+
+
+def lonely():
+    return torch.frobnicate_(3)
+"""
+
+
+@pytest.mark.parametrize("calls", [1, 2])
+def test_a_toy_rule_of_paired_words_is_never_starved(calls):
+    """A site spelt by a word only where another kind of word meets it (`torch.zeros` where it
+    becomes an `nn.Parameter`): in the unit, or `pair_calls` calls apart in either direction."""
+    needs = screen.Needs(paired=frozenset({"frobnicate_"}), pair_with=frozenset({"__init__", "glue"}), pair_calls=calls)
+    toy = _toy_rule(needs=needs)
+    on, _ = _run(PAIRED_SOURCE, "toy.py", True, [toy])
+    off, _ = _run(PAIRED_SOURCE, "toy.py", False, [toy])
+    assert len(off) == 4  # the toy reports every spelling; the screen keeps the paired ones
+    assert {f[1].row for f in on} <= {f[1].row for f in off}
+    plan = screen.plan(PAIRED_SOURCE, [needs])
+    assert plan is not None and plan.partial
+    kept = plan.text().splitlines()
+    deeper, made, lonely = 14, 26, 30  # (lines of the sites)
+    assert "frobnicate_" in kept[made - 1]  # `made` -> `wrap` (holds `glue`): one call apart
+    assert "frobnicate_" not in kept[lonely - 1]  # nothing pairs it
+    # `__init__` -> `setup` -> `deeper`: two calls apart
+    assert ("frobnicate_" in kept[deeper - 1]) == (calls == 2)
+    if calls == 2:
+        assert {deeper, made} <= {f[1].row for f in on}
+
+
+READS_SOURCE = """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.frob = []
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+class Other(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.empty(3))
+
+    def forward(self, x):
+        return x * self.w
+"""
+
+
+def test_each_declaration_keeps_the_methods_it_reads_and_no_more():
+    """A class kept for its construction (`reads={"__init__"}`) keeps no `forward`, even in a file
+    where another rule's class keeps its own: each declaration has its own closure."""
+    construction = screen.Needs(triggers=frozenset({"frob"}), reads=frozenset({"__init__"}))
+    model = screen.Needs(triggers=frozenset({"empty"}))
+    alone = screen.plan(READS_SOURCE, [construction])
+    both = screen.plan(READS_SOURCE, [construction, model])
+    assert alone is not None and both is not None
+    lines = both.text().splitlines()
+    assert "self.fc(x)" not in alone.text() and "self.frob = []" in alone.text()
+    assert "return self.fc(x)" not in lines[10] and "return x * self.w" in lines[19]
 
 
 def test_a_rule_without_a_declaration_parses_the_whole_file():
