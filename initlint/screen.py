@@ -105,6 +105,7 @@ def _substrings(words: Iterable[str]) -> Tuple[str, ...]:
 
 
 _SUBSTRINGS: Dict[Tuple[Needs, ...], Tuple[str, ...]] = {}
+_PAIRS: Dict[Tuple[Needs, ...], Tuple[Tuple[Tuple[str, ...], Tuple[str, ...]], ...]] = {}
 
 
 def may_match(source: str, needs: Sequence[Needs]) -> bool:
@@ -118,11 +119,10 @@ def may_match(source: str, needs: Sequence[Needs]) -> bool:
         return True
     if any(_compiled(pattern).search(source) for need in needs for pattern in need.patterns):
         return True
-    return any(
-        any(w in source for w in _substrings(need.paired)) and any(w in source for w in _substrings(need.pair_with))
-        for need in needs
-        if need.paired
-    )
+    pairs = _PAIRS.get(key)
+    if pairs is None:
+        pairs = _PAIRS[key] = tuple((_substrings(n.paired), _substrings(n.pair_with)) for n in needs if n.paired)
+    return any(any(w in source for w in one) and any(w in source for w in other) for one, other in pairs)
 
 
 _PATTERNS: Dict[str, "re.Pattern[str]"] = {}
@@ -351,7 +351,7 @@ class _Closure:
         """The functions and methods the units of `start` call, to `hops` calls deep (by name)."""
         defined, seen, frontier = self.index.callables(), set(start), set(start)
         for _ in range(hops):
-            names = frozenset().union(*(self.words[i] for i in frontier)) if frontier else frozenset()
+            names = frozenset().union(*(self.words[i] for i in frontier))
             frontier = {j for name in names for j in defined.get(name, ()) if j not in seen}
             seen |= frontier
         return seen - start

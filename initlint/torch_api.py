@@ -175,8 +175,9 @@ CONSTANT_WORDS = frozenset(
     | set(CONSTANT_METHODS)
     | {"fill_", "zero_", "copy_"}
 )
-# The words of an in-place constant write: a site wherever it is.
-CONSTANT_WRITE_WORDS = frozenset({"constant", "constant_", "ones_", "zeros_", "fill_", "zero_", "copy_"})
+# The words of an in-place constant write (torch's trailing underscore, and nn.init's old
+# `constant`): a site wherever it is.
+CONSTANT_WRITE_WORDS = frozenset(w for w in CONSTANT_WORDS if w.endswith("_") or w == "constant")
 # The words of a constant value (`torch.zeros`, `w.new_ones`) or of repeated rows (`.expand`): a
 # site only where it becomes a tensor that trains or a layer's weight (what the collector's
 # constant and repeat sites require).
