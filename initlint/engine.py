@@ -263,7 +263,7 @@ def _parse_and_check(cst, text: str, source: str, path: str, settings: Settings,
     except Exception as error:  # noqa: BLE001 - the native parser can raise others on odd input
         return failure(SYNTAX_ERROR, f"cannot parse: {type(error).__name__}: {error}")
     try:
-        facts = _collect(module, settings, source, path)
+        facts = _collect(module, settings, source, path, None if shifts else text)
         if text is source:
             facts.shared["whole"] = facts  # (rules that read past the screen need no second parse)
     except RecursionError:
@@ -306,11 +306,12 @@ def _parse_levelled(parse_module, text: str):
         return None, {}
 
 
-def _collect(module, settings: Settings, source: str, path: str):
-    """`facts.collect` of a parsed module (the whole file, or the screen's part of it)."""
+def _collect(module, settings: Settings, source: str, path: str, parsed: Optional[str]):
+    """`facts.collect` of a parsed module (the whole file, or the screen's part of it: `parsed`,
+    None when it is neither, as when form feeds were taken out)."""
     from initlint.facts import collect
 
-    return collect(module, settings.extend_init_modules, source, _project_path(path, settings), settings.lint_tests)
+    return collect(module, settings.extend_init_modules, source, _project_path(path, settings), settings.lint_tests, parsed)
 
 
 # Legal code that CPython accepts can still be too deep for libcst's native parser: chains of
@@ -371,12 +372,10 @@ def _cpython_verdict(source: str, may_nest: Optional[bool] = None) -> Tuple[Opti
     `may_nest`: `_may_nest(source)` when the caller already knows it."""
     if len(source) > MAX_SOURCE_CHARS:
         return f"the file is larger than {MAX_SOURCE_CHARS // 1_000_000} million characters", False
-    import ast  # (only here: a run that reports nothing never needs it)
+    from initlint.parsing import cpython_tree  # (only here: a run that reports nothing never needs it)
 
     try:
-        with warnings.catch_warnings():  # `1if x`, "\d": CPython's SyntaxWarnings would reach stderr as `<unknown>:4:`
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source)
+        tree = cpython_tree(source)
         if len(source) > _MAX_DEPTH and (_may_nest(source) if may_nest is None else may_nest) and _depth(tree) > _MAX_DEPTH:
             return f"the code is nested too deeply (more than {_MAX_DEPTH} levels)", True
     except (RecursionError, MemoryError):

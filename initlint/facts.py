@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from initlint import exprs, torch_api, walk
 from initlint.exprs import Shape
@@ -33,19 +33,6 @@ MATMUL_FUNCTIONS = frozenset(
         "torch.nn.functional.bilinear",
     }
 )
-
-
-def positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
-    """PositionProvider's answer for every node of `module`. Resolving it through a MetadataWrapper
-    also walks the whole tree once more for the (here empty) batch of batchable providers, which
-    costs as much as the positions themselves: run the provider's codegen pass alone when this
-    libcst version still has the hooks, else take the documented road."""
-    provider = PositionProvider()
-    generate = getattr(provider, "_gen_impl", None)
-    if generate is not None and isinstance(getattr(provider, "_computed", None), dict):
-        generate(module)
-        return provider._computed
-    return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
 
 
 @dataclass(repr=False, eq=False)  # (each generated method costs start-up time; none compares these)
@@ -184,16 +171,21 @@ class FileFacts:
     random_trainables: Set[str] = field(default_factory=set)
     trainables: Set[str] = field(default_factory=set)
 
-    _positions: Optional[Mapping[cst.CSTNode, CodeRange]] = None
+    # The text libcst parsed (the source, or the screen's part of it: same lines), for positions.
+    parsed: Optional[str] = None
+    _locator: Optional[object] = None
     _line_starts: Optional[List[int]] = None
     _module_classes: Dict[str, bool] = field(default_factory=dict)
 
     def range_of(self, node: cst.CSTNode) -> CodeRange:
-        """Where a node is (libcst's 1-based lines, 0-based columns); computed on first use only,
-        since most files report nothing and positions cost a whole extra pass."""
-        if self._positions is None:
-            self._positions = positions(self.module)
-        return self._positions[node]
+        """Where a node is (libcst's 1-based lines, 0-based columns): computed for the nodes asked
+        about only (initlint.positions), since most files report nothing and the positions of
+        every node cost two to three parses."""
+        if self._locator is None:
+            from initlint.positions import Locator
+
+            self._locator = Locator(self.module, self.parsed)
+        return self._locator.range_of(node)  # type: ignore[attr-defined]
 
     def offset(self, line: int, column: int) -> int:
         """Character offset into `source` of a (1-based line, 0-based column) position."""
@@ -797,9 +789,13 @@ def _fmt(value: float) -> str:
     return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
 
 
-def collect(module: cst.Module, extra_init_modules=(), source: Optional[str] = None, path: str = "", lint_tests: bool = False) -> FileFacts:
-    """Visit `module` once and return its facts."""
+def collect(
+    module: cst.Module, extra_init_modules=(), source: Optional[str] = None, path: str = "", lint_tests: bool = False, parsed: Optional[str] = None
+) -> FileFacts:
+    """Visit `module` once and return its facts. `parsed`: the text libcst parsed `module` from,
+    when it is not `source` (the screen's part of it); None when unknown."""
     text = source if source is not None else module.code
     facts = FileFacts(module=module, imports=ImportTable(extra_init_modules), source=text, path=path, lint_tests=lint_tests)
+    facts.parsed = parsed if parsed is not None else (text if source is None else None)
     walk.visit(module, Collector(facts))
     return facts

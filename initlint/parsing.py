@@ -41,3 +41,24 @@ def parse_module(text: str) -> cst.Module:
         return cst.parse_module(text)
     finally:
         cst.CSTNode.__post_init__ = _VALIDATING  # type: ignore[method-assign]
+
+
+_LAST_CPYTHON: tuple = (None, None)  # (text, CPython's tree of it): one entry, replaced whole
+
+
+def cpython_tree(text: str):
+    """`ast.parse(text)` with CPython's SyntaxWarnings silenced, raising what it raises. The last
+    answer is kept: a file with findings asks twice for the same text (where its findings are,
+    and whether CPython accepts all of it)."""
+    global _LAST_CPYTHON
+    last = _LAST_CPYTHON
+    if last[0] is text:
+        return last[1]
+    import ast
+    import warnings
+
+    with warnings.catch_warnings():  # `1if x`, "\d": they would reach stderr as `<unknown>:4:`
+        warnings.simplefilter("ignore")
+        tree = ast.parse(text)
+    _LAST_CPYTHON = (text, tree)
+    return tree

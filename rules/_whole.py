@@ -43,7 +43,7 @@ def _whole(facts: FileFacts) -> FileFacts:
     except Exception:  # noqa: BLE001 - a syntax error the screen left out: the engine reports it
         return facts
     extra = facts.imports.init_modules[1:]
-    return collect(module, extra, facts.source, facts.path, facts.lint_tests)
+    return collect(module, extra, facts.source, facts.path, facts.lint_tests, facts.source)
 
 
 def trees(facts: FileFacts) -> TreeBuilder:
