@@ -141,6 +141,7 @@ def lint_source(source: str, path: str, settings: Settings, rules: Optional[Sequ
         plan = screen.plan(source, needs, matched=matched)
         if plan is None:
             return []  # nothing in the file can be reported: libcst is never imported for it
+        rules = [rule for rule in rules if plan.applies(rule.needs)]  # (the others have no site here)
         if plan.partial and plan.kept_chars() * 4 > len(source) * 3:
             plan.whole()  # it keeps most of the file: cutting would save little
     if len(source) > MAX_SOURCE_CHARS:

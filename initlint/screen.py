@@ -34,7 +34,9 @@ The screen keeps what those declarations reach and parses nothing else.
    another keeps: a class kept for its construction keeps no `forward`); the file's text keeps
    the union. Dropped units become empty lines (a dropped method: `pass` at its indentation, so
    that a class keeps a body), so that lines and columns of kept code are those of the file:
-   findings need no mapping back. A file whose text is not lexed with certainty (an
+   findings need no mapping back. Only the rules whose declaration has a seed in the file run
+   on it (`Plan.applies`): a rule with no trigger in a file's code has no site there, the same
+   premise as step 1's for a whole file. A file whose text is not lexed with certainty (an
    unterminated string), whose cut text does not parse, or of which the screen would keep most,
    is parsed whole.
 
@@ -138,8 +140,17 @@ def _compiled(pattern: str) -> "re.Pattern[str]":
 class Plan:
     """What of a file to parse: its units and which are kept."""
 
-    def __init__(self, source: str, code: Optional[str], units: Optional[List[Unit]], keep: Optional[List[bool]]) -> None:
+    def __init__(
+        self, source: str, code: Optional[str], units: Optional[List[Unit]], keep: Optional[List[bool]], seeded: Optional[FrozenSet[Needs]] = None
+    ) -> None:
         self.source, self._code, self.units, self.keep = source, code, units, keep
+        # The declarations with a seed in the file (None: not known, as when the text could not be
+        # lexed): a rule whose declaration has none has no site here, as a file with no trigger.
+        self.seeded = seeded
+
+    def applies(self, need: Needs) -> bool:
+        """Whether a rule with this declaration can have a site in the file."""
+        return self.seeded is None or need in self.seeded
 
     @property
     def partial(self) -> bool:
@@ -216,11 +227,13 @@ def plan(source: str, needs: Sequence[Needs], matched: bool = False) -> Optional
     units = textscan.units(code)
     index = _Index(code, units)
     keep: Optional[List[bool]] = None
+    seeded: List[Needs] = []
     for need in dict.fromkeys(needs):  # each distinct declaration once, in order
         kept = _Closure(index, need).keep_all()
         if kept is not None:
+            seeded.append(need)
             keep = kept if keep is None else [a or b for a, b in zip(keep, kept)]
-    return None if keep is None else Plan(source, code, units, keep)
+    return None if keep is None else Plan(source, code, units, keep, frozenset(seeded))
 
 
 def _callable(unit: Unit) -> bool:
