@@ -496,6 +496,26 @@ def test_each_declaration_keeps_the_methods_it_reads_and_no_more():
     assert "return self.fc(x)" not in lines[10] and "return x * self.w" in lines[19]
 
 
+def test_a_rule_runs_only_on_files_where_its_declaration_has_a_seed():
+    """Two toy rules on one file that spells only the first one's trigger: with the screen on the
+    second one never runs there (no trigger, no site); with it off, it runs and finds nothing."""
+    first = _toy_rule()
+    second = _toy_rule(needs=screen.Needs(triggers=frozenset({"defrobnicate_"})))
+    second.code, ran = "IL998", []
+
+    def counting(self, facts):
+        ran.append(facts)
+        return []  # (true to its declaration: no `defrobnicate_`, no finding)
+
+    second.check = counting
+    on, _ = _run(TOY_SOURCE, "toy.py", True, [first, second])
+    assert on and not ran
+    off, _ = _run(TOY_SOURCE, "toy.py", False, [first, second])
+    assert [f[:3] for f in on] == [f[:3] for f in off] and len(ran) == 1
+    plan = screen.plan(TOY_SOURCE, [first.needs, second.needs])
+    assert plan is not None and plan.applies(first.needs) and not plan.applies(second.needs)
+
+
 def test_a_rule_without_a_declaration_parses_the_whole_file():
     toy = _toy_rule()
     toy.needs = None
