@@ -43,7 +43,6 @@ class Value:
 
     kind: str
     site: Optional[Site] = None
-    text: str = ""
 
     @property
     def equal_units(self) -> bool:
@@ -117,7 +116,7 @@ def initial(node: Node, facts: FileFacts) -> Dict[str, Set[Value]]:
     if node.kind == NORM:
         if not node.affine:
             return {}
-        return {"weight": {Value(CONST, text="1")}, "bias": {Value(ZERO, text="0")}}
+        return {"weight": {Value(CONST)}, "bias": {Value(ZERO)}}
     if node.kind == EMBEDDING:
         return {"weight": {Value(RANDOM)}}
     if node.kind == PARAM:
@@ -155,10 +154,10 @@ def empty_call(value: Optional[cst.BaseExpression], facts: FileFacts) -> Optiona
 def created(value: Optional[cst.BaseExpression], facts: FileFacts) -> Value:
     """What a tensor expression (an nn.Parameter's data) holds."""
     if value is None:
-        return Value(OTHER, text="nn.Parameter()")  # an empty tensor: no values to judge
+        return Value(OTHER)  # an empty tensor: no values to judge
     empty = empty_call(value, facts)
     if empty is not None:
-        return Value(EMPTY, text=exprs.code(empty))
+        return Value(EMPTY)
     calls = list(exprs.calls_in(value))
     for call in calls:
         qualname = facts.resolve(call.func)
@@ -169,7 +168,7 @@ def created(value: Optional[cst.BaseExpression], facts: FileFacts) -> Value:
             return Value(RANDOM)
         if qualname in torch_api.CONSTANT_CONSTRUCTORS:
             fixed = torch_api.CONSTANT_CONSTRUCTORS[qualname]
-            return Value(ZERO if fixed == 0.0 else CONST, text=exprs.code(call))
+            return Value(ZERO if fixed == 0.0 else CONST)
     return Value(OTHER)
 
 
@@ -199,8 +198,8 @@ def site_value(site: Site) -> Value:
     """What a write puts in its target."""
     if site.kind == "constant":
         if site.value == 0.0:
-            return Value(ZERO, site, site.value_text or "0")
-        return Value(CONST, site, site.value_text)
+            return Value(ZERO, site)
+        return Value(CONST, site)
     if site.kind == "repeat":
         return Value(ROWS, site) if repeats_rows(site) else Value(OTHER, site)
     if site.kind == "random":
@@ -549,7 +548,7 @@ class Runner:
             if slot.node.kind == PARAM and _creates(site, slot.node) and _all_empty(slot.values):
                 # The statement that creates `nn.Parameter(torch.empty(...))` gives it no values
                 # (the collector reads torch.empty as random, a re-init that clears a constant).
-                self._set(slot, {Value(EMPTY, site, next(iter(slot.values)).text)})
+                self._set(slot, {Value(EMPTY, site)})
                 continue
             self._set(slot, {value})
         model.writes.append((site, tuple(slot.key for slot in slots), walked, self.via))
