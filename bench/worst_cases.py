@@ -4,7 +4,8 @@
 
 For every case of tests/worst_cases.py and four sizes (each twice the one before), prints the
 file's size, initlint's time (the whole check of one file in this process: screen, parse,
-analysis, every rule; no cache), the time of `libcst.parse_module` alone, the time per kB of each,
+analysis, every rule; no cache), the time of `libcst.parse_module` alone (the two alternately,
+after one untimed run of each), the time per kB of each,
 and initlint's ratio to the parse. Every pass must be linear: the time per kB stays flat (within
 2x) across the sizes, and initlint stays within 2x of the parse. Medians of `--runs` runs.
 """
@@ -34,13 +35,17 @@ SIZES = {
 }
 
 
-def _median_time(fn, runs: int) -> float:
-    times = []
+def _median_times(first, second, runs: int):
+    """Median times of two functions, run alternately after one untimed run of each (so that
+    neither pays alone for what warms up, nor for a noisy stretch of the machine)."""
+    first(), second()
+    times = ([], [])
     for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, out in zip((first, second), times):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def main() -> None:
@@ -63,8 +68,7 @@ def main() -> None:
         for n in (largest // 8, largest // 4, largest // 2, largest):
             source = CASES[name](n)
             kb = len(source.encode()) / 1000
-            ours = _median_time(lambda: engine.lint_source(source, f"{name}.py", settings), args.runs)
-            parse = _median_time(lambda: libcst.parse_module(source), args.runs)
+            ours, parse = _median_times(lambda: engine.lint_source(source, f"{name}.py", settings), lambda: libcst.parse_module(source), args.runs)
             per_kb.append(ours / kb)
             print(f"{name:<16} {n:>7} {kb:>8.0f} {ours:>11.3f} {parse:>9.3f} {ours / kb * 1e6:>15.0f} {parse / kb * 1e6:>12.0f} {ours / parse:>6.2f}", flush=True)
         print(f"{name:<16} time per kB, largest / smallest size: {per_kb[-1] / per_kb[0]:.2f}x", flush=True)
