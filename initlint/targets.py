@@ -48,6 +48,10 @@ def layer_of(facts: FileFacts, site: Site, expr: cst.BaseExpression) -> Optional
             cls_name = facts.instances[owner]
         return class_layer(facts, cls_name, attr, set())
     if isinstance(expr, cst.Name):  # `fc = nn.Linear(4, 8)` ... `fc.weight`
+        if _receiver(site) == expr.value:
+            # the method's own object, not a name bound in the file (the bindings are file-wide:
+            # `self = torch.Tensor._make_subclass(cls, ...)` in another class's `__new__`)
+            return None
         for bound in reversed(facts.bindings.get(expr.value, [])):
             if isinstance(bound, cst.Call):
                 qualname = facts.resolve(bound.func)
@@ -69,6 +73,20 @@ def layer_of(facts: FileFacts, site: Site, expr: cst.BaseExpression) -> Optional
                     return Layer(attr=f"{name}[{i}]", qualname=facts.resolve(call.func), call=call)
             break
     return None
+
+
+def _receiver(site: Site) -> Optional[str]:
+    """The name of the object a method of a class runs on (`self`), where the site is in one."""
+    scope = site.scope
+    if scope is None or scope.cls is None or not isinstance(scope.node, cst.FunctionDef):
+        return None
+    method = scope.node
+    if not any(own is method for own in scope.cls.methods.values()):
+        return None  # a function nested in a method: its first parameter is its own
+    if any(dotted_name(d.decorator) == "staticmethod" for d in method.decorators):
+        return None
+    params = method.params.params
+    return params[0].name.value if params else None
 
 
 def class_layer(facts: FileFacts, cls_name: Optional[str], attr: str, seen: set) -> Optional[Layer]:

@@ -529,3 +529,32 @@ def test_worst_cases_agree():
 
     for name, make in CASES.items():
         _agree_source(make(40), f"{name}.py", f" (worst case {name})")
+
+
+RECEIVER_SOURCE = """\
+import torch
+import torch.nn as nn
+
+
+class Packed(torch.Tensor):
+    def __new__(cls, data):
+        self = torch.Tensor._make_subclass(cls, data, False)
+        return self
+
+
+class Quantized(nn.Linear):
+    def __init__(self, n, m):
+        super().__init__(n, m)
+        self.weight = nn.Parameter(torch.ones(m, n), requires_grad=False)
+"""
+
+
+def test_a_methods_receiver_is_never_read_from_a_binding_elsewhere():
+    """`self` in a method is the method's object: the file-wide bindings (here another class's
+    `self = torch.Tensor._make_subclass(...)` in `__new__`) say nothing of it. Read through them,
+    the reading changed with what the screen kept (found on diffusers' bfl/utils.py, seeded)."""
+    _, sites_on = _run(RECEIVER_SOURCE, "receiver.py", True)
+    _, sites_off = _run(RECEIVER_SOURCE, "receiver.py", False)
+    assert sites_on == sites_off and len(sites_off) == 1
+    subject = sites_off[0][-1]
+    assert subject.label == "self.weight" and subject.layer_type is None
