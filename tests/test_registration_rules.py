@@ -355,3 +355,29 @@ def test_tree_tells_one_object_repeated_from_modules_built_alike():
     assert alike.repeated and alike.shared_at is None and alike.kind == "layer"
     assert "plain" not in tree.roots and tree.plain["plain"].children[0].kind == "layer"
     assert all(node.path.split(".")[0] != "plain" for node in tree.nodes())  # what walks see: not the plain list
+
+
+def test_helpers_that_call_themselves_end(monkeypatch):
+    """A module-level helper that calls itself on what it returns (torch's own
+    `_recursive_pre_grad_passes`): reading what it returns read it again without end and ended in
+    IL903 (RecursionError) from IL007, with the screen off (the whole file is read)."""
+    from initlint import engine
+
+    source = (
+        "import torch.nn as nn\n\n\n"
+        "def rewrite(gm, inputs):\n"
+        "    with timed('rewrite'):\n"
+        "        for name in names_of(gm):\n"
+        "            sub = getattr(gm, name)\n"
+        "            new = rewrite(sub, ())\n"
+        "            setattr(gm, name, new)\n"
+        "        return passes(gm, inputs)\n\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(2, 2)\n"
+        "        self.body = rewrite(self.fc, ())\n"
+    )
+    for screened in (True, False):
+        monkeypatch.setattr(engine, "SCREEN", screened)
+        assert [d.code for d in lint(source, "passes.py")] == []

@@ -494,7 +494,10 @@ class _Reader:
         """`self._make_layer(...)`, `make_block(...)`, `zero_module(nn.Conv2d(...))`: what a helper
         of this file returns (its last `return` of a module)."""
         fn = self._callee_def(call)
-        if fn is None or depth > 3:
+        # `depth` counts the nesting of this expression, `self.depth` that of the helpers read to
+        # get here: a helper's body is read by a fresh reader whose expressions start again at 0,
+        # so without the second bound helpers that call each other recursed without end.
+        if fn is None or depth > 3 or self.depth > 3:
             return None
         returned = [node.value for node in _returns(fn) if node.value is not None]
         if not returned:
