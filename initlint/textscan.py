@@ -185,16 +185,20 @@ _DEFINES = Lazy(r"(?:async[ \t]+)?(def|class)[\s\\]+(\w+)")
 _IMPORT = Lazy(r"(?:import|from)\b")
 _WORD = Lazy(r"[^\W\d]\w*")
 # What a module-level statement may bind: assignment targets (also tuples and annotated ones),
-# `for`/`with`/`except ... as`/`import ... as` names, walrus targets, nested defs and classes.
+# `for`/`with`/`except ... as`/`import ... as` names, nested defs and classes, `global` names;
+# walrus targets (`name :=`) by a second pattern, run only where `:=` is. Each keyword starts its
+# alternative, the boundary before it checked behind: an alternative that starts with any word
+# character (the walrus's) would be tried, and scan a word, at every character of every word.
+_NAMES = r"[^\W\d]\w*(?:[ \t]*,[ \t]*[^\W\d]\w*)*"
 _BOUND = Lazy(
-    r"^[ \t]*([^\W\d]\w*(?:[ \t]*,[ \t]*[^\W\d]\w*)*)[ \t]*,?[ \t]*(?::[^=\n]*)?=(?!=)"
-    r"|\bfor[ \t(]+([^\W\d]\w*(?:[ \t]*,[ \t]*[^\W\d]\w*)*)"
-    r"|\bas[ \t]+([^\W\d]\w*)"
-    r"|([^\W\d]\w*)[ \t]*:="
-    r"|\b(?:def|class)[ \t]+([^\W\d]\w*)"
-    r"|\bglobal[ \t]+([^\W\d]\w*(?:[ \t]*,[ \t]*[^\W\d]\w*)*)",
+    r"^[ \t]*(" + _NAMES + r")[ \t]*,?[ \t]*(?::[^=\n]*)?=(?!=)"
+    r"|for(?<!\wfor)[ \t(]+(" + _NAMES + r")"
+    r"|as(?<!\was)[ \t]+([^\W\d]\w*)"
+    r"|(?:def(?<!\wdef)|class(?<!\wclass))[ \t]+([^\W\d]\w*)"
+    r"|global(?<!\wglobal)[ \t]+(" + _NAMES + r")",
     re.M,
 )
+_WALRUS = Lazy(r"(?<!\w)([^\W\d]\w*)[ \t]*:=")
 
 
 class Unit:
@@ -264,6 +268,8 @@ def _bound(code: str, start: int, end: int) -> frozenset:
         for group in match.groups():
             if group:
                 found.update(_WORD.findall(group))
+    if code.find(":=", start, end) >= 0:
+        found.update(match.group(1) for match in _WALRUS.finditer(code, start, end))
     if _IMPORT.match(code, start):
         text = code[start:end]
         if text.startswith("from"):
