@@ -215,7 +215,7 @@ class Locator:
         return line, column
 
     def _line_starts(self) -> List[int]:
-        """Where each line starts in the text (\r\n, \r and \n end a line for the parsers;
+        """Where each line starts in the text (CR LF, CR and LF end a line for the parsers;
         nothing else does)."""
         if self._starts is None:
             self._starts = [0] + [m.end() for m in _LINE_END.finditer(self.text or "")]
@@ -250,16 +250,11 @@ def _cpython_body(target: ast.AST, path: List[cst.CSTNode], index: int) -> Optio
         return getattr(target, "orelse", None)
     if isinstance(part, cst.Finally) and getattr(owner, "finalbody", None) is part:
         return getattr(target, "finalbody", None)
-    handlers = getattr(owner, "handlers", None)
-    if handlers is not None and part in handlers:
-        position = next(i for i, h in enumerate(handlers) if h is part)
-        cpython = getattr(target, "handlers", None)
-        return cpython[position].body if cpython is not None and position < len(cpython) else None
-    cases = getattr(owner, "cases", None)
-    if cases is not None and part in cases:
-        position = next(i for i, c in enumerate(cases) if c is part)
-        cpython = getattr(target, "cases", None)
-        return cpython[position].body if cpython is not None and position < len(cpython) else None
+    for field in ("handlers", "cases"):  # an `except` (or `except*`) clause, a `case`
+        position = next((i for i, item in enumerate(getattr(owner, field, ())) if item is part), None)
+        if position is not None:
+            cpython = getattr(target, field, None)
+            return cpython[position].body if cpython is not None and position < len(cpython) else None
     return None
 
 

@@ -14,7 +14,7 @@ import os
 import re
 from collections import Counter
 from pathlib import Path
-from typing import List, Set, Tuple
+from typing import List, Tuple
 
 import pytest
 from click.testing import CliRunner
