@@ -11,7 +11,6 @@ import re
 import stat
 import sys
 import tokenize
-import warnings
 import dataclasses
 import gc
 from dataclasses import dataclass
@@ -401,12 +400,10 @@ def _cpython_verdict(source: str, may_nest: Optional[bool] = None) -> Tuple[Opti
 
 def _cpython_error(text: str) -> Optional[Tuple[str, int, int]]:
     """(message, line, column) of CPython's syntax error in `text`, or None when it parses."""
-    import ast
+    from initlint.parsing import cpython_tree
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(text)
+        cpython_tree(text)
     except SyntaxError as error:
         if error.lineno is None:
             return None

@@ -795,7 +795,8 @@ def collect(
     """Visit `module` once and return its facts. `parsed`: the text libcst parsed `module` from,
     when it is not `source` (the screen's part of it); None when unknown."""
     text = source if source is not None else module.code
-    facts = FileFacts(module=module, imports=ImportTable(extra_init_modules), source=text, path=path, lint_tests=lint_tests)
-    facts.parsed = parsed if parsed is not None else (text if source is None else None)
+    if parsed is None and source is None:
+        parsed = text  # (the module's own code: what it was parsed from)
+    facts = FileFacts(module=module, imports=ImportTable(extra_init_modules), source=text, path=path, lint_tests=lint_tests, parsed=parsed)
     walk.visit(module, Collector(facts))
     return facts

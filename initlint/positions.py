@@ -62,6 +62,8 @@ _COMPOUND = {
 }
 if hasattr(cst, "TryStar") and hasattr(ast, "TryStar"):
     _COMPOUND[cst.TryStar] = (ast.TryStar,)
+# Every CPython compound statement type those stand for (a simple statement is none of them).
+_CPYTHON_COMPOUND = tuple(kind for kinds in _COMPOUND.values() for kind in kinds)
 
 
 class Locator:
@@ -197,7 +199,7 @@ class Locator:
             found = body[position]
             kinds = _COMPOUND.get(type(current))
             if kinds is None:
-                if not isinstance(current, cst.SimpleStatementLine) or isinstance(found, tuple(k for ks in _COMPOUND.values() for k in ks)):
+                if not isinstance(current, cst.SimpleStatementLine) or isinstance(found, _CPYTHON_COMPOUND):
                     return None
             elif not isinstance(found, kinds):
                 return None

@@ -27,8 +27,8 @@ CONSTANT_OR_ROWS = Needs(
 # Every nn.Module class's construction (IL006, IL007: what `__init__` stores where): its header
 # names `Module` (`nn.Module`, `torch.nn.Module`) or a base whose name ends with it
 # (`LightningModule`) or `PreTrainedModel`; subclasses of such classes in the file are followed.
-# (Each pattern starts with a literal, the word boundary checked behind it: `re` then scans for
-# the literal, where a leading `\b` makes it try every position of the file, 30x slower.)
+# (Patterns start with a literal, any word boundary checked behind it: `re` then scans for the
+# literal, where a leading `\b` makes it try every position of the file, 30x slower.)
 MODULE_CLASS_HEADER = r"class(?<!\wclass)\s+\w+\s*\([^)]*(?:Module|PreTrainedModel)\b"
 MODULE_CLASSES = Needs(
     triggers=frozenset({"Module"}),
@@ -47,10 +47,7 @@ SHARED_MODULES = Needs(
 # `x.new_empty(...)`); the rule judges its candidates on the whole file.
 EMPTY_PARAMETERS = Needs(
     triggers=frozenset({"empty", "new_empty", "empty_like", "empty_strided"}),
-    patterns=(
-        r"Tensor(?:(?<!\wTensor)|(?<=(?<!\w)FloatTensor)|(?<=(?<!\w)DoubleTensor)|(?<=(?<!\w)HalfTensor)|(?<=(?<!\w)BFloat16Tensor))"
-        r"\s*\(\s*[\w(*]",
-    ),
+    patterns=(r"Tensor\s*\(\s*[\w(*]",),  # (any `...Tensor(`: FloatTensor, HalfTensor...; a superset)
 )
 # IL009: a tensor made trainable by hand (`requires_grad=True`, `.requires_grad_()`); the rule
 # judges its candidates on the whole file.
