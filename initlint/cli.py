@@ -296,7 +296,7 @@ def _report(diagnostics: Sequence[Diagnostic], fmt: str, sources: dict, opts: _O
         text = statistics.render(diagnostics, fmt, opts.unsafe_fixes)
     else:
         rules: dict = {}
-        if diagnostics:  # the rules' docs and urls: importing them imports libcst, which a clean run never needs
+        if diagnostics and fmt in report.RULE_FORMATS:  # (importing the rules' docs imports libcst and the runtime's codes)
             from initlint.catalog import classes
 
             rules = classes()

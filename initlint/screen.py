@@ -106,25 +106,32 @@ def _substrings(words: Iterable[str]) -> Tuple[str, ...]:
     return tuple(kept)
 
 
-_SUBSTRINGS: Dict[Tuple[Needs, ...], Tuple[str, ...]] = {}
-_PAIRS: Dict[Tuple[Needs, ...], Tuple[Tuple[Tuple[str, ...], Tuple[str, ...]], ...]] = {}
+class _Probes:
+    """What `may_match` tests for a set of declarations, each distinct test once (rules share
+    declarations: five rules, one CONSTANT_OR_ROWS)."""
+
+    def __init__(self, needs: Sequence[Needs]) -> None:
+        distinct = list(dict.fromkeys(needs))
+        self.words = _substrings(word for need in distinct for word in need.triggers)
+        self.patterns = tuple(_compiled(p) for p in dict.fromkeys(p for need in distinct for p in need.patterns))
+        self.pairs = tuple(dict.fromkeys((_substrings(n.paired), _substrings(n.pair_with)) for n in distinct if n.paired))
+
+
+_PROBES: Dict[Tuple[Needs, ...], _Probes] = {}
 
 
 def may_match(source: str, needs: Sequence[Needs]) -> bool:
     """False only when no rule's trigger is spelt anywhere in `source` (strings and comments
     included): then nothing in it can be reported."""
     key = tuple(needs)
-    probes = _SUBSTRINGS.get(key)
+    probes = _PROBES.get(key)
     if probes is None:
-        probes = _SUBSTRINGS[key] = _substrings(word for need in needs for word in need.triggers)
-    if any(probe in source for probe in probes):
+        probes = _PROBES[key] = _Probes(key)
+    if any(probe in source for probe in probes.words):
         return True
-    if any(_compiled(pattern).search(source) for need in needs for pattern in need.patterns):
+    if any(pattern.search(source) for pattern in probes.patterns):
         return True
-    pairs = _PAIRS.get(key)
-    if pairs is None:
-        pairs = _PAIRS[key] = tuple((_substrings(n.paired), _substrings(n.pair_with)) for n in needs if n.paired)
-    return any(any(w in source for w in one) and any(w in source for w in other) for one, other in pairs)
+    return any(any(w in source for w in one) and any(w in source for w in other) for one, other in probes.pairs)
 
 
 _PATTERNS: Dict[str, "re.Pattern[str]"] = {}

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from initlint.rule import Rule
 
 FORMATS = ("concise", "full", "json", "github", "sarif")
+# The formats that show the rules' documentation (names, help, urls): only they take `rules`.
+RULE_FORMATS = frozenset({"json", "sarif"})
 
 # Read-only defaults: the signature reads `= {}`, but a shared mutable default is a trap.
 _NO_RULES: Mapping[str, Type["Rule"]] = MappingProxyType({})
