@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import CodeRange
@@ -101,6 +101,11 @@ class Scope:
     node: Optional[cst.FunctionDef]
     cls: Optional[ClassInfo]
     params: Tuple[str, ...] = ()
+    parent: Optional["Scope"] = None  # the enclosing function's scope (the module's: None)
+    # Every parameter's name (positional-only, keyword-only, *args, **kwargs included): names the
+    # caller binds, whatever the file assigns to the same names elsewhere.
+    names: FrozenSet[str] = frozenset()
+    receiver: Optional[str] = None  # a method's first parameter (`self`); None for a staticmethod or a function
 
 
 @dataclass(repr=False, eq=False)
@@ -163,8 +168,9 @@ class FileFacts:
     matmul_operands: Set[str] = field(default_factory=set)
     # Pairs of operand name sets of each matrix product, for data-flow checks.
     matmuls: List[Tuple[Set[str], Set[str], cst.CSTNode]] = field(default_factory=list)
-    # name -> every expression assigned to it (file-wide, flat).
-    bindings: Dict[str, List[cst.BaseExpression]] = field(default_factory=dict)
+    # name -> every expression assigned to it, with the scope of the assignment (read them
+    # through `bound`, which resolves a name as Python does).
+    bindings: Dict[str, List[Tuple[Scope, cst.BaseExpression]]] = field(default_factory=dict)
     # instance variable -> class name of this file (`net = MNISTNet()`).
     instances: Dict[str, str] = field(default_factory=dict)
     # Names of parameters created with random values (nn.Parameter(torch.randn(...)), randn(..., requires_grad=True)).
@@ -176,6 +182,7 @@ class FileFacts:
     _locator: Optional[object] = None
     _line_starts: Optional[List[int]] = None
     _module_classes: Dict[str, bool] = field(default_factory=dict)
+    _related: Dict[Tuple[str, int], Set[str]] = field(default_factory=dict)
 
     def range_of(self, node: cst.CSTNode) -> CodeRange:
         """Where a node is (libcst's 1-based lines, 0-based columns): computed for the nodes asked
@@ -204,6 +211,50 @@ class FileFacts:
         if name in self.classes:
             return name
         return self.imports.resolve(node) if self.imports.stars else None
+
+    def bound(self, name: str, scope: Optional[Scope]) -> List[cst.BaseExpression]:
+        """What `name` (`w`, `net.fc`, `self.w`) is assigned where code of `scope` reads it, in the
+        file's order, as Python resolves names: the function's own assignments; none when the
+        name's first part is one of its parameters (the caller binds it), except a method's
+        receiver (`self.w`: what the methods of its class, of the classes of this file it derives
+        from and of those that derive from it assign); else the enclosing functions', else the
+        module's. What another function assigns to a name of its own is never this one's."""
+        entries = self.bindings.get(name)
+        if not entries:
+            return []
+        root = name.split(".", 1)[0]
+        current = scope
+        while current is not None and current.node is not None:
+            own = [value for where, value in entries if where.node is current.node]
+            if own:
+                return own
+            if root == current.receiver and "." in name and current.cls is not None:
+                related = self._related_classes(current.cls.name)
+                return [value for where, value in entries if where.cls is not None and where.cls.name in related]
+            if root in current.names:
+                return []
+            current = current.parent
+        return [value for where, value in entries if where.node is None]
+
+    def _related_classes(self, name: str) -> Set[str]:
+        """`name`, the classes of this file it derives from, and those that derive from it
+        (remembered until the file shows another class)."""
+        key = (name, len(self.classes))
+        found = self._related.get(key)
+        if found is None:
+            found = self._related[key] = {other for other in self.classes if name in self.ancestry(other)} | self.ancestry(name)
+        return found
+
+    def ancestry(self, name: str) -> Set[str]:
+        """`name` and the classes of this file it derives from."""
+        seen, stack = {name}, [name]
+        while stack:
+            info = self.classes.get(stack.pop())
+            for base in info.bases if info is not None else ():
+                if base in self.classes and base not in seen:
+                    seen.add(base)
+                    stack.append(base)
+        return seen
 
     def is_module_class(self, name: str) -> bool:
         """A class of this file that subclasses nn.Module (directly or through classes of this
@@ -281,8 +332,18 @@ class Collector(cst.CSTVisitor):
         cls = self.classes[-1] if self.classes and self._directly_in_class(node) else None
         if cls is not None:
             cls.methods.setdefault(node.name.value, node)
-        params = tuple(p.name.value for p in node.params.params)
-        scope = Scope(name=node.name.value, node=node, cls=cls or self.scope.cls, params=params)
+        signature = node.params
+        params = tuple(p.name.value for p in signature.params)
+        every = [*signature.posonly_params, *signature.params, *signature.kwonly_params]
+        every += [star for star in (signature.star_arg, signature.star_kwarg) if isinstance(star, cst.Param)]
+        positional = [*signature.posonly_params, *signature.params]
+        receiver = None
+        if cls is not None and positional and not any(dotted_name(d.decorator) == "staticmethod" for d in node.decorators):
+            receiver = positional[0].name.value
+        scope = Scope(
+            name=node.name.value, node=node, cls=cls or self.scope.cls, params=params,
+            parent=self.scope, names=frozenset(p.name.value for p in every), receiver=receiver,
+        )
         self.scopes.append(scope)
         self.scope = scope
         self.tests += _is_test(node.name.value, "test")
@@ -387,7 +448,7 @@ class Collector(cst.CSTVisitor):
             return
         name = dotted_name(target)
         if name is not None:
-            self.facts.bindings.setdefault(name, []).append(value)
+            self.facts.bindings.setdefault(name, []).append((self.scope, value))
             if isinstance(value, cst.Call):
                 ctor = self.facts.resolve(value.func)
                 if ctor is not None and ctor in self.facts.classes and "." not in name:
@@ -562,7 +623,7 @@ class Collector(cst.CSTVisitor):
         if depth > 3 or self._is_random_perturbed(value):
             return None
         if isinstance(value, (cst.Name, cst.Attribute)) and depth < 3:
-            for bound in reversed(self.facts.bindings.get(dotted_name(value) or "", [])):
+            for bound in reversed(self.facts.bound(dotted_name(value) or "", self.scope)):
                 return self._repeated(bound, depth + 1)
             return None
         node = value
@@ -662,7 +723,7 @@ class Collector(cst.CSTVisitor):
             source = node.args[0].value
             info = self._constant_tensor(source)
             if info is None and isinstance(source, (cst.Name, cst.Attribute)):
-                for bound in reversed(self.facts.bindings.get(dotted_name(source) or "", [])):
+                for bound in reversed(self.facts.bound(dotted_name(source) or "", self.scope)):
                     info = self._constant_tensor(bound)
                     break
             if info is not None:

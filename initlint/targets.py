@@ -44,15 +44,11 @@ def layer_of(facts: FileFacts, site: Site, expr: cst.BaseExpression) -> Optional
         cls_name = None
         if owner == "self" and site.scope is not None and site.scope.cls is not None:
             cls_name = site.scope.cls.name
-        elif owner in facts.instances:
-            cls_name = facts.instances[owner]
+        else:
+            cls_name = _instance_class(facts, site, owner)
         return class_layer(facts, cls_name, attr, set())
     if isinstance(expr, cst.Name):  # `fc = nn.Linear(4, 8)` ... `fc.weight`
-        if _receiver(site) == expr.value:
-            # the method's own object, not a name bound in the file (the bindings are file-wide:
-            # `self = torch.Tensor._make_subclass(cls, ...)` in another class's `__new__`)
-            return None
-        for bound in reversed(facts.bindings.get(expr.value, [])):
+        for bound in reversed(facts.bound(expr.value, site.scope)):
             if isinstance(bound, cst.Call):
                 qualname = facts.resolve(bound.func)
                 if qualname is not None:
@@ -64,7 +60,7 @@ def layer_of(facts: FileFacts, site: Site, expr: cst.BaseExpression) -> Optional
         name = dotted_name(expr.value)
         if index is None or name is None:
             return None
-        for bound in reversed(facts.bindings.get(name, [])):
+        for bound in reversed(facts.bound(name, site.scope)):
             if isinstance(bound, cst.Call) and facts.resolve(bound.func) == "torch.nn.Sequential":
                 args = exprs.positional(bound)
                 i = int(index)
@@ -75,18 +71,15 @@ def layer_of(facts: FileFacts, site: Site, expr: cst.BaseExpression) -> Optional
     return None
 
 
-def _receiver(site: Site) -> Optional[str]:
-    """The name of the object a method of a class runs on (`self`), where the site is in one."""
-    scope = site.scope
-    if scope is None or scope.cls is None or not isinstance(scope.node, cst.FunctionDef):
+def _instance_class(facts: FileFacts, site: Site, name: str) -> Optional[str]:
+    """The class of this file whose instance `name` holds where the site reads it (`net = Net()`)."""
+    for bound in reversed(facts.bound(name, site.scope)):
+        if isinstance(bound, cst.Call):
+            ctor = facts.resolve(bound.func)
+            if ctor is not None and ctor in facts.classes:
+                return ctor
         return None
-    method = scope.node
-    if not any(own is method for own in scope.cls.methods.values()):
-        return None  # a function nested in a method: its first parameter is its own
-    if any(dotted_name(d.decorator) == "staticmethod" for d in method.decorators):
-        return None
-    params = method.params.params
-    return params[0].name.value if params else None
+    return None
 
 
 def class_layer(facts: FileFacts, cls_name: Optional[str], attr: str, seen: set) -> Optional[Layer]:

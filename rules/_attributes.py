@@ -126,14 +126,7 @@ def enclosing(use: Use, kind: type) -> Optional[cst.CSTNode]:
 def related_classes(facts: FileFacts, cls: str) -> Set[Optional[str]]:
     """The class, its bases in the file, and its subclasses in the file: the classes whose
     `self.name` may be the same attribute."""
-    out: Set[Optional[str]] = {cls}
-    stack = [cls]
-    while stack:
-        info = facts.classes.get(stack.pop())
-        for base in info.bases if info is not None else ():
-            if base in facts.classes and base not in out:
-                out.add(base)
-                stack.append(base)
+    out: Set[Optional[str]] = set(facts.ancestry(cls))
     changed = True
     while changed:
         changed = False

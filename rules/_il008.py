@@ -317,7 +317,7 @@ def _named_through(facts: FileFacts, site) -> Set[str]:
     for loop in site.loops:
         if root in loop.names:
             out |= {name.rsplit(".", 1)[-1] for name in exprs.names_in(loop.node.iter)}
-    for bound in facts.bindings.get(root, ()):
+    for bound in facts.bound(root, site.scope):
         out |= {name.rsplit(".", 1)[-1] for name in exprs.names_in(bound)}
     return out
 

@@ -1,0 +1,126 @@
+"""Names are read as Python resolves them: what a function assigns to a name of its own is never
+what another function's name of the same spelling holds (facts.FileFacts.bound)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from initlint import walk
+from initlint.facts import Collector, FileFacts
+from initlint.imports import ImportTable
+from initlint.walk import nodes
+
+from conftest import lint
+
+# A constant tensor made in a helper above the model, under the name the model's parameter has.
+PARAMETER_SHADOWS = """\
+import torch
+import torch.nn as nn
+
+
+def reference_weight():
+    w = torch.ones(8, 8)
+    return w
+
+
+class Net(nn.Module):
+    def __init__(self, w):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.out = nn.Linear(8, 1)
+        with torch.no_grad():
+            self.fc.weight.copy_(w)
+
+    def forward(self, x):
+        return self.out(torch.relu(self.fc(x)))
+"""
+
+
+def test_a_parameter_is_not_what_another_function_assigns_to_its_name():
+    """`w` in `__init__` is what the caller passes, not `reference_weight`'s `torch.ones`: no
+    constant write, no finding (the file-wide reading reported IL010 here)."""
+    assert lint(PARAMETER_SHADOWS) == []
+
+
+def test_the_same_copy_from_a_constant_of_its_own_function_is_reported():
+    """The twin whose `__init__` makes the constant itself is a constant write."""
+    source = PARAMETER_SHADOWS.replace("    def __init__(self, w):\n        super().__init__()\n",
+                                       "    def __init__(self):\n        super().__init__()\n        w = torch.ones(8, 8)\n")
+    assert "w = torch.ones(8, 8)\n        self.fc" in source
+    assert [d.code for d in lint(source)] == ["IL010"]
+
+
+SCOPES = """\
+import torch
+
+a = torch.zeros(1)
+
+
+class Base:
+    def __init__(self):
+        self.t = torch.ones(2)
+
+
+class Net(Base):
+    def build(self, a):
+        read(a)
+        read(self.t)
+
+    def make(self):
+        a = torch.ones(3)
+        read(a)
+
+        def inner():
+            read(a)
+        return inner
+
+
+class Unrelated:
+    def __init__(self):
+        self.t = torch.full((4,), 4.0)
+
+
+def free():
+    read(a)
+
+
+@staticmethod
+def static(self):
+    read(self.t)
+"""
+
+
+def _readings(source: str):
+    """For each `read(x)` call: (the function it is in, x, what `bound` gives there, as code)."""
+    scopes = {}
+
+    class Recording(Collector):  # the collector, remembering each function's scope
+        def visit_FunctionDef(self, node):
+            super().visit_FunctionDef(node)
+            scopes[id(node)] = self.scope
+
+    module = cst.parse_module(source)
+    facts = FileFacts(module=module, imports=ImportTable(), source=source, parsed=source)
+    walk.visit(module, Recording(facts))
+    found = []
+    for fn in nodes(module):
+        if not isinstance(fn, cst.FunctionDef):
+            continue
+        for stmt in fn.body.body:
+            call = stmt.body[0].value if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Expr) else None
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "read":
+                name = module.code_for_node(call.args[0].value)
+                found.append((fn.name.value, name, [module.code_for_node(v) for v in facts.bound(name, scopes[id(fn)])]))
+    return found
+
+
+def test_bound_resolves_names_as_python_does():
+    readings = _readings(SCOPES)
+    assert ("build", "a", []) in readings  # a parameter: the module's `a` is shadowed
+    # a method's receiver: what the class and its bases assign, not an unrelated class's `self.t`
+    assert ("build", "self.t", ["torch.ones(2)"]) in readings
+    assert ("make", "a", ["torch.ones(3)"]) in readings  # its own assignment, not the module's
+    assert ("inner", "a", ["torch.ones(3)"]) in readings  # the enclosing function's
+    assert ("free", "a", ["torch.zeros(1)"]) in readings  # the module's
+    assert ("static", "self.t", []) in readings  # not a method: `self` is a parameter like any other
+    assert len(readings) == 6
