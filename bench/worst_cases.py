@@ -32,6 +32,7 @@ SIZES = {
     "small_functions": 50_000,
     "subclass_chain": 2_000,
     "module_flow": 20_000,
+    "shared_names": 2_000,
 }
 
 

@@ -139,6 +139,9 @@ class Site:
         return self.value == 0.0
 
 
+_RELATED = 32  # ancestors, and descendants, of a class whose assignments to `self.x` count (FileFacts._related_classes)
+
+
 @dataclass(repr=False, eq=False)
 class FileFacts:
     """Everything one visit learnt about one file."""
@@ -168,9 +171,11 @@ class FileFacts:
     matmul_operands: Set[str] = field(default_factory=set)
     # Pairs of operand name sets of each matrix product, for data-flow checks.
     matmuls: List[Tuple[Set[str], Set[str], cst.CSTNode]] = field(default_factory=list)
-    # name -> every expression assigned to it, with the scope of the assignment (read them
-    # through `bound`, which resolves a name as Python does).
-    bindings: Dict[str, List[Tuple[Scope, cst.BaseExpression]]] = field(default_factory=dict)
+    # name -> where it is assigned (id() of the function, None for the module's own code) -> the
+    # values, in the file's order. Read them through `bound`, which resolves a name as Python does.
+    bindings: Dict[str, Dict[Optional[int], List[cst.BaseExpression]]] = field(default_factory=dict)
+    # name (`self.w`) -> the class whose methods assign it -> (rank in the file, value).
+    member_bindings: Dict[str, Dict[str, List[Tuple[int, cst.BaseExpression]]]] = field(default_factory=dict)
     # instance variable -> class name of this file (`net = MNISTNet()`).
     instances: Dict[str, str] = field(default_factory=dict)
     # Names of parameters created with random values (nn.Parameter(torch.randn(...)), randn(..., requires_grad=True)).
@@ -182,7 +187,9 @@ class FileFacts:
     _locator: Optional[object] = None
     _line_starts: Optional[List[int]] = None
     _module_classes: Dict[str, bool] = field(default_factory=dict)
-    _related: Dict[Tuple[str, int], Set[str]] = field(default_factory=dict)
+    _ranks: int = 0  # member bindings so far (their order in the file)
+    # class of this file -> the classes of this file that name it as a base
+    subclasses: Dict[str, List[str]] = field(default_factory=dict)
 
     def range_of(self, node: cst.CSTNode) -> CodeRange:
         """Where a node is (libcst's 1-based lines, 0-based columns): computed for the nodes asked
@@ -212,6 +219,14 @@ class FileFacts:
             return name
         return self.imports.resolve(node) if self.imports.stars else None
 
+    def bind(self, name: str, scope: Scope, value: cst.BaseExpression) -> None:
+        """Record that code of `scope` assigns `value` to `name`."""
+        where = id(scope.node) if scope.node is not None else None
+        self.bindings.setdefault(name, {}).setdefault(where, []).append(value)
+        if scope.cls is not None and "." in name:
+            self._ranks += 1
+            self.member_bindings.setdefault(name, {}).setdefault(scope.cls.name, []).append((self._ranks, value))
+
     def bound(self, name: str, scope: Optional[Scope]) -> List[cst.BaseExpression]:
         """What `name` (`w`, `net.fc`, `self.w`) is assigned where code of `scope` reads it, in the
         file's order, as Python resolves names: the function's own assignments; none when the
@@ -219,31 +234,55 @@ class FileFacts:
         receiver (`self.w`: what the methods of its class, of the classes of this file it derives
         from and of those that derive from it assign); else the enclosing functions', else the
         module's. What another function assigns to a name of its own is never this one's."""
-        entries = self.bindings.get(name)
-        if not entries:
-            return []
+        values, members = self._visible(name, scope)
+        if members is None:
+            return values or []
+        return [value for _, value in sorted((pair for ranked in members for pair in ranked), key=lambda pair: pair[0])]
+
+    def last_bound(self, name: str, scope: Optional[Scope]) -> Optional[cst.BaseExpression]:
+        """The last of `bound(name, scope)`, found without building the list."""
+        values, members = self._visible(name, scope)
+        if members is None:
+            return values[-1] if values else None
+        return max((ranked[-1] for ranked in members), key=lambda pair: pair[0])[1] if members else None
+
+    def _visible(self, name: str, scope: Optional[Scope]) -> Tuple[Optional[List[cst.BaseExpression]], Optional[List[List[Tuple[int, cst.BaseExpression]]]]]:
+        """`bound`'s answer: (the values, None), or for a receiver's attribute (None, the (rank,
+        value) lists of the related classes that assign it). Dictionary look-ups, one per
+        enclosing function and related class: never a scan of the file's bindings."""
+        places = self.bindings.get(name)
+        if not places:
+            return None, None
         root = name.split(".", 1)[0]
         current = scope
         while current is not None and current.node is not None:
-            own = [value for where, value in entries if where.node is current.node]
+            own = places.get(id(current.node))
             if own:
-                return own
+                return own, None
             if root == current.receiver and "." in name and current.cls is not None:
-                related = self._related_classes(current.cls.name)
-                return [value for where, value in entries if where.cls is not None and where.cls.name in related]
+                by_class = self.member_bindings.get(name, {})
+                return None, [by_class[c] for c in self._related_classes(current.cls.name) if c in by_class]
             if root in current.names:
-                return []
+                return None, None
             current = current.parent
-        return [value for where, value in entries if where.node is None]
+        return places.get(None), None
 
-    def _related_classes(self, name: str) -> Set[str]:
-        """`name`, the classes of this file it derives from, and those that derive from it
-        (remembered until the file shows another class)."""
-        key = (name, len(self.classes))
-        found = self._related.get(key)
-        if found is None:
-            found = self._related[key] = {other for other in self.classes if name in self.ancestry(other)} | self.ancestry(name)
-        return found
+    def _related_classes(self, name: str) -> List[str]:
+        """`name`, the classes of this file it derives from and those that derive from it, nearest
+        first, at most _RELATED of each (a class hierarchy inside one file is shallow; the bound
+        keeps a generated chain of thousands linear)."""
+        out, seen = [name], {name}
+        for step in (lambda c: self.classes[c].bases if c in self.classes else (), lambda c: self.subclasses.get(c, ())):
+            queue, taken, i = [name], 0, 0
+            while i < len(queue) and taken < _RELATED:
+                for other in step(queue[i]):
+                    if other in self.classes and other not in seen and taken < _RELATED:
+                        seen.add(other)
+                        out.append(other)
+                        queue.append(other)
+                        taken += 1
+                i += 1
+        return out
 
     def ancestry(self, name: str) -> Set[str]:
         """`name` and the classes of this file it derives from."""
@@ -320,7 +359,10 @@ class Collector(cst.CSTVisitor):
             resolved = self.facts.imports.resolve(arg.value) or dotted_name(arg.value) or ""
             bases.append(resolved)
         info = ClassInfo(node=node, name=node.name.value, bases=tuple(bases))
-        self.facts.classes.setdefault(info.name, info)
+        if self.facts.classes.setdefault(info.name, info) is info:
+            for base in dict.fromkeys(bases):
+                if base in self.facts.classes and base != info.name:
+                    self.facts.subclasses.setdefault(base, []).append(info.name)
         self.classes.append(info)
         self.tests += _is_test(node.name.value, "Test")
 
@@ -448,7 +490,7 @@ class Collector(cst.CSTVisitor):
             return
         name = dotted_name(target)
         if name is not None:
-            self.facts.bindings.setdefault(name, []).append((self.scope, value))
+            self.facts.bind(name, self.scope, value)
             if isinstance(value, cst.Call):
                 ctor = self.facts.resolve(value.func)
                 if ctor is not None and ctor in self.facts.classes and "." not in name:
@@ -623,9 +665,8 @@ class Collector(cst.CSTVisitor):
         if depth > 3 or self._is_random_perturbed(value):
             return None
         if isinstance(value, (cst.Name, cst.Attribute)) and depth < 3:
-            for bound in reversed(self.facts.bound(dotted_name(value) or "", self.scope)):
-                return self._repeated(bound, depth + 1)
-            return None
+            bound = self.facts.last_bound(dotted_name(value) or "", self.scope)
+            return None if bound is None else self._repeated(bound, depth + 1)
         node = value
         while isinstance(node, cst.Call):
             method = exprs.method_name(node)
@@ -723,9 +764,9 @@ class Collector(cst.CSTVisitor):
             source = node.args[0].value
             info = self._constant_tensor(source)
             if info is None and isinstance(source, (cst.Name, cst.Attribute)):
-                for bound in reversed(self.facts.bound(dotted_name(source) or "", self.scope)):
+                bound = self.facts.last_bound(dotted_name(source) or "", self.scope)
+                if bound is not None:
                     info = self._constant_tensor(bound)
-                    break
             if info is not None:
                 site = self._add_site("constant", node, receiver, f".copy_({info[0]})", info[1], info[2])
                 if site is not None:

@@ -48,37 +48,34 @@ def layer_of(facts: FileFacts, site: Site, expr: cst.BaseExpression) -> Optional
             cls_name = _instance_class(facts, site, owner)
         return class_layer(facts, cls_name, attr, set())
     if isinstance(expr, cst.Name):  # `fc = nn.Linear(4, 8)` ... `fc.weight`
-        for bound in reversed(facts.bound(expr.value, site.scope)):
-            if isinstance(bound, cst.Call):
-                qualname = facts.resolve(bound.func)
-                if qualname is not None:
-                    return Layer(attr=expr.value, qualname=qualname, call=bound)
-            break
+        bound = facts.last_bound(expr.value, site.scope)
+        if isinstance(bound, cst.Call):
+            qualname = facts.resolve(bound.func)
+            if qualname is not None:
+                return Layer(attr=expr.value, qualname=qualname, call=bound)
         return None
     if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
         index = exprs.number(expr.slice[0].slice.value)
         name = dotted_name(expr.value)
         if index is None or name is None:
             return None
-        for bound in reversed(facts.bound(name, site.scope)):
-            if isinstance(bound, cst.Call) and facts.resolve(bound.func) == "torch.nn.Sequential":
-                args = exprs.positional(bound)
-                i = int(index)
-                if -len(args) <= i < len(args) and isinstance(args[i].value, cst.Call):
-                    call = args[i].value
-                    return Layer(attr=f"{name}[{i}]", qualname=facts.resolve(call.func), call=call)
-            break
+        bound = facts.last_bound(name, site.scope)
+        if isinstance(bound, cst.Call) and facts.resolve(bound.func) == "torch.nn.Sequential":
+            args = exprs.positional(bound)
+            i = int(index)
+            if -len(args) <= i < len(args) and isinstance(args[i].value, cst.Call):
+                call = args[i].value
+                return Layer(attr=f"{name}[{i}]", qualname=facts.resolve(call.func), call=call)
     return None
 
 
 def _instance_class(facts: FileFacts, site: Site, name: str) -> Optional[str]:
     """The class of this file whose instance `name` holds where the site reads it (`net = Net()`)."""
-    for bound in reversed(facts.bound(name, site.scope)):
-        if isinstance(bound, cst.Call):
-            ctor = facts.resolve(bound.func)
-            if ctor is not None and ctor in facts.classes:
-                return ctor
-        return None
+    bound = facts.last_bound(name, site.scope)
+    if isinstance(bound, cst.Call):
+        ctor = facts.resolve(bound.func)
+        if ctor is not None and ctor in facts.classes:
+            return ctor
     return None
 
 

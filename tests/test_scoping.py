@@ -60,6 +60,9 @@ class Base:
     def __init__(self):
         self.t = torch.ones(2)
 
+    def reset(self):
+        read(self.t)
+
 
 class Net(Base):
     def build(self, a):
@@ -73,6 +76,11 @@ class Net(Base):
         def inner():
             read(a)
         return inner
+
+
+class Sibling(Base):
+    def __init__(self):
+        self.t = torch.full((5,), 5.0)
 
 
 class Unrelated:
@@ -110,17 +118,22 @@ def _readings(source: str):
             call = stmt.body[0].value if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Expr) else None
             if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "read":
                 name = module.code_for_node(call.args[0].value)
-                found.append((fn.name.value, name, [module.code_for_node(v) for v in facts.bound(name, scopes[id(fn)])]))
+                values = facts.bound(name, scopes[id(fn)])
+                last = facts.last_bound(name, scopes[id(fn)])
+                assert last is (values[-1] if values else None)  # the same answer, without the list
+                found.append((fn.name.value, name, [module.code_for_node(v) for v in values]))
     return found
 
 
 def test_bound_resolves_names_as_python_does():
     readings = _readings(SCOPES)
     assert ("build", "a", []) in readings  # a parameter: the module's `a` is shadowed
-    # a method's receiver: what the class and its bases assign, not an unrelated class's `self.t`
+    # a method's receiver: what the class and its bases assign, not a sibling's or an unrelated
+    # class's `self.t`; in the base, what it and every subclass assign, in the file's order
     assert ("build", "self.t", ["torch.ones(2)"]) in readings
+    assert ("reset", "self.t", ["torch.ones(2)", "torch.full((5,), 5.0)"]) in readings
     assert ("make", "a", ["torch.ones(3)"]) in readings  # its own assignment, not the module's
     assert ("inner", "a", ["torch.ones(3)"]) in readings  # the enclosing function's
     assert ("free", "a", ["torch.zeros(1)"]) in readings  # the module's
     assert ("static", "self.t", []) in readings  # not a method: `self` is a parameter like any other
-    assert len(readings) == 6
+    assert len(readings) == 7

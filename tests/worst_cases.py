@@ -98,6 +98,27 @@ def module_flow(n: int) -> str:
     return "".join(out)
 
 
+def shared_names(n: int) -> str:
+    """n classes in a chain of subclasses, each assigning `self.w` in `__init__` and copying it
+    into a parameter in a method of its own, then n functions each copying a `w` of its own: every
+    reading resolves a name through the bindings of its scope and of its class's relatives (the one
+    in the middle copies a constant)."""
+    out = [
+        "import torch\nimport torch.nn as nn\n\n\nclass Base(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.p = nn.Parameter(torch.randn(4, 4))\n"
+    ]
+    for i in range(n):
+        parent = f"Chain{i - 1}" if i else "Base"
+        value = "torch.ones(4, 4)" if i == n // 2 else "torch.randn(4, 4)"
+        out.append(
+            f"\n\nclass Chain{i}({parent}):\n    def __init__(self):\n        super().__init__()\n        self.w = {value}\n\n"
+            f"    def reset{i}(self):\n        with torch.no_grad():\n            self.p.copy_(self.w)\n"
+        )
+    for i in range(n):
+        out.append(f"\n\ndef helper{i}(t):\n    w = torch.randn(4, 4)\n    t.copy_(w)\n    return t\n")
+    return "".join(out)
+
+
 CASES: Dict[str, Callable[[int], str]] = {
     "op_table": op_table,
     "init_calls": init_calls,
@@ -106,4 +127,5 @@ CASES: Dict[str, Callable[[int], str]] = {
     "small_functions": small_functions,
     "subclass_chain": subclass_chain,
     "module_flow": module_flow,
+    "shared_names": shared_names,
 }
