@@ -158,6 +158,8 @@ class FileFacts:
     # network model runs construction from these, without walking the code again.
     events: Dict[int, List[object]] = field(default_factory=dict)
     classes: Dict[str, ClassInfo] = field(default_factory=dict)
+    # class of this file -> the classes of this file that name it as a base
+    subclasses: Dict[str, List[str]] = field(default_factory=dict)
     sites: List[Site] = field(default_factory=list)
     # Last attribute/variable names that something initialises randomly (`trunc_normal_(self.pos_embed)`).
     randomised: Set[str] = field(default_factory=set)
@@ -188,8 +190,6 @@ class FileFacts:
     _line_starts: Optional[List[int]] = None
     _module_classes: Dict[str, bool] = field(default_factory=dict)
     _ranks: int = 0  # member bindings so far (their order in the file)
-    # class of this file -> the classes of this file that name it as a base
-    subclasses: Dict[str, List[str]] = field(default_factory=dict)
 
     def range_of(self, node: cst.CSTNode) -> CodeRange:
         """Where a node is (libcst's 1-based lines, 0-based columns): computed for the nodes asked
