@@ -1,6 +1,7 @@
 """initlint's speed, side by side with ruff and with a plain libcst parse, on real PyTorch code.
 
     python bench/run_bench.py [--runs 5] [--skip-floor] [--floor-jobs N] [--shared ../shared/bench]
+                              [--baseline PATH] [--skip-cold]
 
 Builds the benchmark corpus first when it is missing (`make_corpus.sh` from the shared bench
 folder: pinned PyPI wheels, ~40 MB of downloads; `--corpus-only` stops there). Then, alternating
@@ -19,6 +20,8 @@ With `--baseline PATH` (another build's `initlint` executable, e.g. a worktree o
 release with its own venv), every initlint measurement alternates with the same command of the
 baseline, and the table adds its rows and the ratio of this build to it: before and after,
 measured side by side in one run.
+
+`--skip-cold` leaves out the cold corpus runs (a few minutes instead of ten or more).
 
 Absolute seconds drift between machines and runs: compare the ratios, measured in the same run.
 """
@@ -85,12 +88,22 @@ def build_corpus(corpus: Path, shared: Path) -> None:
     subprocess.run(["bash", str(script)], check=True, env=env)
 
 
-def byte_compile() -> None:
-    """Compile initlint's modules once, as pip does for a regular install (pre-commit's). The
-    README's editable install compiles them on first import, unless PYTHONDONTWRITEBYTECODE is
-    set (it is on these machines): then every run would compile initlint from source again,
-    ~30 ms that no installed copy pays."""
+def byte_compile(baseline: Optional[Path] = None) -> None:
+    """Compile initlint's modules once, as pip does for a regular install (pre-commit's), and the
+    baseline's (with its own interpreter, beside its executable). The README's editable install
+    compiles them on first import, unless PYTHONDONTWRITEBYTECODE is set (it is on these
+    machines): then every run would compile initlint from source again, ~30-90 ms that no
+    installed copy pays, and a baseline left uncompiled would look that much slower."""
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "initlint"), str(REPO / "rules")], check=True, stdout=subprocess.DEVNULL)
+    if baseline is not None:
+        python = baseline.parent / "python"
+        code = (
+            "import compileall, os, initlint, initlint.rules\n"
+            "for package in (initlint, initlint.rules):\n"
+            "    compileall.compile_dir(os.path.dirname(package.__file__), quiet=1)\n"
+        )
+        # (run from the executable's folder: from here, `-c` would import this checkout's initlint)
+        subprocess.run([str(python) if python.exists() else sys.executable, "-c", code], check=True, stdout=subprocess.DEVNULL, cwd=str(baseline.parent))
 
 
 def initlint_command() -> List[str]:
@@ -122,6 +135,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=0, help="initlint --jobs for the corpus runs (0: every core)")
     parser.add_argument("--corpus-only", action="store_true", help="build the corpus and stop")
     parser.add_argument("--baseline", type=Path, help="another build's initlint executable, measured side by side")
+    parser.add_argument("--skip-cold", action="store_true", help="skip the cold corpus runs (the warm run, ruff's and the one-file cases remain)")
     args = parser.parse_args()
 
     corpus = args.corpus.resolve()
@@ -129,7 +143,7 @@ def main() -> int:
     if args.corpus_only:
         return 0
     src = str(corpus / "src")
-    byte_compile()
+    byte_compile(args.baseline)
     initlint = initlint_command()
     ruff = ruff_command()
     jobs = ["--jobs", str(args.jobs)] if args.jobs else []
@@ -148,17 +162,22 @@ def main() -> int:
             out[BASELINE + name] = twin
         return out
 
-    cold = [*initlint, "check", "--no-cache", "--exit-zero", "-q", *jobs, src]
-    pair = with_base("initlint cold (--no-cache)", cold)
-    if ruff:
-        pair["ruff check --no-cache --select F401"] = [*ruff[:1], "check", "--no-cache", "--isolated", "--select", "F401", "--exit-zero", "-q", src]
-    results.update(measure(pair, args.runs))
-    print("measured: cold vs ruff", flush=True)
+    ruff_run = [*ruff[:1], "check", "--no-cache", "--isolated", "--select", "F401", "--exit-zero", "-q", src] if ruff else None
+    if args.skip_cold:
+        if ruff_run:
+            results.update(measure({"ruff check --no-cache --select F401": ruff_run}, args.runs))
+    else:
+        cold = [*initlint, "check", "--no-cache", "--exit-zero", "-q", *jobs, src]
+        pair = with_base("initlint cold (--no-cache)", cold)
+        if ruff_run:
+            pair["ruff check --no-cache --select F401"] = ruff_run
+        results.update(measure(pair, args.runs))
+        print("measured: cold vs ruff", flush=True)
 
-    serial = [*initlint, "check", "--no-cache", "--exit-zero", "-q", "--jobs", "1", src]
-    two = [*initlint, "check", "--no-cache", "--exit-zero", "-q", "--jobs", "2", src]
-    results.update(measure({"initlint cold --jobs 1": serial, "initlint cold --jobs 2": two}, max(1, args.runs // 2), warmup=0))
-    print("measured: --jobs 1 vs 2", flush=True)
+        serial = [*initlint, "check", "--no-cache", "--exit-zero", "-q", "--jobs", "1", src]
+        two = [*initlint, "check", "--no-cache", "--exit-zero", "-q", "--jobs", "2", src]
+        results.update(measure({"initlint cold --jobs 1": serial, "initlint cold --jobs 2": two}, max(1, args.runs // 2), warmup=0))
+        print("measured: --jobs 1 vs 2", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="initlint-bench-") as scratch:
         cache = os.path.join(scratch, "cache")
@@ -182,7 +201,7 @@ def main() -> int:
             results.update(measure(with_base("nothing to check, this build", nothing), args.runs * 8))
         print("measured: small files", flush=True)
 
-    if not args.skip_floor:
+    if not args.skip_floor and not args.skip_cold:  # (the floor is read against the cold run)
         floor = [sys.executable, str(args.shared.resolve() / "parse_floor.py"), "--parser", "libcst", "--jobs", str(args.floor_jobs), src]
         results.update(measure({f"parse_floor.py --parser libcst --jobs {args.floor_jobs}": floor}, args.floor_runs, warmup=0))
         print("measured: libcst floor", flush=True)
@@ -195,24 +214,27 @@ def report(results: Dict[str, Dict[str, float]], args) -> None:
     """The table, with the issue's targets."""
     get = results.get
     ruff = get("ruff check --no-cache --select F401")
-    cold = results["initlint cold (--no-cache)"]
+    cold = get("initlint cold (--no-cache)")
     warm = results["initlint warm (cache full, nothing changed)"]
     floor = next((v for k, v in results.items() if k.startswith("parse_floor")), None)
     print()
     print(f"{'median over runs':44} {'wall s':>9} {'cpu s':>9} {'peak MiB':>9} {'ratio':>9}  {'target':30}")
-    print(row("initlint cold (--no-cache)", cold, ruff, "<= 15 s wall", cold["wall"] <= 15))
+    if cold is not None:
+        print(row("initlint cold (--no-cache)", cold, ruff, "<= 15 s wall", cold["wall"] <= 15))
     if ruff:
         print(row("ruff check --no-cache --select F401", ruff))
+    if cold is not None and ruff:
         within = cold["wall"] / ruff["wall"]
         print(f"{'  initlint cold / ruff':44} {within:9.1f}x (the issue: within 10x)  {'':30} {'met' if within <= 10 else 'MISSED'}")
     print(row("initlint warm (cache full, nothing changed)", warm, ruff, "<= ruff's cold wall", ruff is not None and warm["wall"] <= ruff["wall"]))
-    if floor:
-        print(row(next(k for k in results if k.startswith("parse_floor")), floor))
-        faster = floor["wall"] / cold["wall"]
-        print(f"{'  floor / initlint cold':44} {faster:9.1f}x faster than a libcst parse of everything (target >= 10x) {'met' if faster >= 10 else 'MISSED'}")
-    j1, j2 = results["initlint cold --jobs 1"], results["initlint cold --jobs 2"]
-    print(row("initlint cold --jobs 1", j1))
-    print(row("initlint cold --jobs 2", j2, j1))
+    if cold is not None:
+        if floor:
+            print(row(next(k for k in results if k.startswith("parse_floor")), floor))
+            faster = floor["wall"] / cold["wall"]
+            print(f"{'  floor / initlint cold':44} {faster:9.1f}x faster than a libcst parse of everything (target >= 10x) {'met' if faster >= 10 else 'MISSED'}")
+        j1, j2 = results["initlint cold --jobs 1"], results["initlint cold --jobs 2"]
+        print(row("initlint cold --jobs 1", j1))
+        print(row("initlint cold --jobs 2", j2, j1))
     small, parse_small = results["one small file (a finding)"], results["import libcst + parse it"]
     small_ratio = parse_small["paired"]  # the median over rounds of small / parse
     print(row("one small file (a finding)", small, parse_small, "<= 1.2x import libcst + parse", small_ratio <= 1.2))
@@ -223,12 +245,15 @@ def report(results: Dict[str, Dict[str, float]], args) -> None:
     print(row("a file with nothing to check", nothing, bare, "<= 3x python -c pass", nothing_ratio <= 3))
     print(row("python -c pass", bare))
     print(f"{'  median of the per-round ratios':44} {nothing_ratio:9.2f}x")
-    peak = max(cold["rss"], warm["rss"])
-    print(f"{'peak memory (corpus runs, largest process)':44} {peak:9.1f} MiB{'':22}  {'<= 300 MB':30} {'met' if peak * 1.048576 <= 300 else 'MISSED'}")
+    if cold is not None:
+        peak = max(cold["rss"], warm["rss"])
+        print(f"{'peak memory (corpus runs, largest process)':44} {peak:9.1f} MiB{'':22}  {'<= 300 MB':30} {'met' if peak * 1.048576 <= 300 else 'MISSED'}")
     if args.baseline:
         print()
         print(f"side by side with the baseline {args.baseline} (ratio: this build / the baseline, same rounds)")
         for name in ("initlint cold (--no-cache)", "initlint warm (cache full, nothing changed)", "small file, this build", "nothing to check, this build"):
+            if name not in results:
+                continue
             mine, theirs = results[name], results[BASELINE + name]
             print(row(name, mine))
             print(row(BASELINE + name, theirs))
