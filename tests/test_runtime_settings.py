@@ -113,3 +113,20 @@ def test_a_broken_stream_does_not_end_the_run():
         progress.start("x")
         progress.end("x", None)
     assert not progress.enabled
+
+
+def test_parallel_workers_never_exceed_the_cores_nor_the_targets(monkeypatch):
+    """`--jobs 500` must not start 500 processes that each import torch: an asked-for count is
+    capped by the cores this process may use and by the targets, as the static check's is."""
+    from initlint import engine
+    from initlint.runtime import isolate
+
+    monkeypatch.setattr(engine, "cpu_count", lambda: 4)
+    assert isolate.worker_count(500, 100, "cpu") == 4
+    assert isolate.worker_count(500, 2, "cpu") == 2
+    assert isolate.worker_count(3, 100, "cuda") == 3  # asked for on a GPU: honoured within the cores
+    assert isolate.worker_count(None, 100, "cpu") == 4  # the default: up to 4 on CPU
+    assert isolate.worker_count(None, 100, "cuda") == 1  # one on a GPU
+    assert isolate.worker_count(None, 0, "cpu") == 1
+    monkeypatch.setattr(engine, "cpu_count", lambda: 1)
+    assert isolate.worker_count(None, 100, "cpu") == isolate.worker_count(8, 100, "cpu") == 1

@@ -151,7 +151,7 @@ def _inputs(values: Sequence[str]) -> List[str]:
 @click.option("--steps", type=click.IntRange(min=3), default=3, show_default=True, help="SGD steps of the probe.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True, help="Seconds of each target's own code: importing its file, building, probing (importing torch is not counted).")
 @click.option("--memory-limit", type=click.IntRange(min=64), default=None, metavar="MB", help="Address-space limit per worker (POSIX).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Targets run in parallel (default: up to 4 on CPU, 1 on GPU).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Targets run in parallel (default: up to 4 on CPU, 1 on GPU; never more than the cores).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="concise", show_default=True)
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A pyproject.toml whose [tool.initlint.runtime.targets] to read instead of the nearest one.")
@@ -177,7 +177,7 @@ def runtime_command(targets: Tuple[str, ...], args_json: Optional[str], input_sh
             raise UsageError("give inputs either by --input-shape or by --input, not both")
         start = Path(parsed[0].path) if parsed[0].path else Path.cwd()
         config = settings.load(config_path, start)
-        workers = jobs or isolate.default_workers(len(parsed), device)
+        workers = isolate.worker_count(jobs, len(parsed), device)
         options = {
             "kwargs": kwargs, "device": device, "steps": steps, "seed": seed, "memory_limit_mb": memory_limit,
             "input_shapes": [s.to_dict() for s in specs] if specs else None, "inputs": _inputs(input_values),

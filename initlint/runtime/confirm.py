@@ -81,7 +81,7 @@ def confirm(
             verdicts.update((id(d), Verdict("unreached", job)) for d in found)
         else:
             work.append(job)
-    workers = jobs or isolate.default_workers(len(work), device)
+    workers = isolate.worker_count(jobs, len(work), device)
     options = {"device": device, "steps": steps, "seed": 0, "threads": isolate.threads_per_worker(workers)}
     shown = Progress(enabled=progress, describe=describe_file, total=len(work))
 

@@ -249,11 +249,19 @@ def run_many(jobs: Sequence[Any], timeout: float, workers: int, progress: Option
         pool.shutdown(wait=True, cancel_futures=True)  # within a poll once `stop` is set
 
 
-def default_workers(count: int, device: str) -> int:
-    """Parallel workers: one on a GPU (they would share its memory), else up to 4 within the CPU count."""
+def worker_count(requested: Optional[int], count: int, device: str) -> int:
+    """Parallel workers for `count` targets. Asked for (`--jobs`): never more than the cores this
+    process may run on nor than the targets (`--jobs 500` must not start 500 processes that each
+    import torch and build a model). By default one on a GPU (they would share its memory), else
+    up to 4 within the cores."""
+    from initlint.engine import cpu_count  # (the affinity mask: a container's share, not the host's)
+
+    cores = cpu_count()
+    if requested:
+        return max(1, min(requested, cores, count))
     if device != "cpu":
         return 1
-    return max(1, min(count, 4, os.cpu_count() or 1))
+    return max(1, min(count, 4, cores))
 
 
 def threads_per_worker(workers: int) -> int:
