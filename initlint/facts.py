@@ -106,6 +106,13 @@ class Scope:
     # caller binds, whatever the file assigns to the same names elsewhere.
     names: FrozenSet[str] = frozenset()
     receiver: Optional[str] = None  # a method's first parameter (`self`); None for a staticmethod or a function
+    # Names the function binds by other means than an assignment the collector records (a `for`
+    # target, `with ... as`, `except ... as`, an import, a nested `def`, `:=`, `+=`, unpacking):
+    # local to it, so never the module's or an enclosing function's.
+    local: Set[str] = field(default_factory=set)
+    # Names declared `global` / `nonlocal` in the function: its assignments bind them outside it.
+    declared_global: Set[str] = field(default_factory=set)
+    declared_nonlocal: Set[str] = field(default_factory=set)
 
 
 @dataclass(repr=False, eq=False)
@@ -220,8 +227,15 @@ class FileFacts:
         return self.imports.resolve(node) if self.imports.stars else None
 
     def bind(self, name: str, scope: Scope, value: cst.BaseExpression) -> None:
-        """Record that code of `scope` assigns `value` to `name`."""
-        where = id(scope.node) if scope.node is not None else None
+        """Record that code of `scope` assigns `value` to `name` (a name declared `global` there:
+        the module's; `nonlocal`: the enclosing function's)."""
+        root = name.split(".", 1)[0]
+        owner: Optional[Scope] = scope
+        if root in scope.declared_global:
+            owner = None
+        elif root in scope.declared_nonlocal:
+            owner = scope.parent
+        where = id(owner.node) if owner is not None and owner.node is not None else None
         self.bindings.setdefault(name, {}).setdefault(where, []).append(value)
         if scope.cls is not None and "." in name:
             self._ranks += 1
@@ -256,14 +270,17 @@ class FileFacts:
         root = name.split(".", 1)[0]
         current = scope
         while current is not None and current.node is not None:
-            own = places.get(id(current.node))
-            if own:
-                return own, None
-            if root == current.receiver and "." in name and current.cls is not None:
-                by_class = self.member_bindings.get(name, {})
-                return None, [by_class[c] for c in self._related_classes(current.cls.name) if c in by_class]
-            if root in current.names:
-                return None, None
+            if root in current.declared_global:
+                break
+            if root not in current.declared_nonlocal:
+                own = places.get(id(current.node))
+                if own:
+                    return own, None
+                if root == current.receiver and "." in name and current.cls is not None:
+                    by_class = self.member_bindings.get(name, {})
+                    return None, [by_class[c] for c in self._related_classes(current.cls.name) if c in by_class]
+                if root in current.names or root in current.local:
+                    return None, None
             current = current.parent
         return places.get(None), None
 
@@ -335,6 +352,7 @@ class Collector(cst.CSTVisitor):
         self.scope = Scope(name="<module>", node=None, cls=None)
         self.scopes: List[Scope] = [self.scope]
         self.classes: List[ClassInfo] = []
+        self.class_depths: List[int] = []  # for each class being visited, how many scopes were open at it
         self.loops: List[Loop] = []
         self.guards: List[Guard] = []
         # id(function node) -> bare names bound to trainable tensors in that function. The node, not
@@ -347,13 +365,56 @@ class Collector(cst.CSTVisitor):
     # ---- structure -------------------------------------------------------------------------
     def visit_Import(self, node: cst.Import) -> bool:
         self.facts.imports.add(node)
+        for alias in node.names:
+            self._local_name(alias.asname.name.value if isinstance(alias.asname, cst.AsName) and isinstance(alias.asname.name, cst.Name)
+                             else (dotted_name(alias.name) or "").split(".", 1)[0])
         return False
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         self.facts.imports.add(node)
+        if not isinstance(node.names, cst.ImportStar):
+            for alias in node.names:
+                self._local(alias.asname.name if isinstance(alias.asname, cst.AsName) else alias.name)
         return False
 
+    # ---- names a function binds besides the assignments recorded (see Scope.local) --------------
+    def _local(self, target: cst.BaseExpression) -> None:
+        """Mark the names `target` binds (a name, or the names of a tuple or list to unpack) as
+        local to the function being visited."""
+        if isinstance(target, cst.Name):
+            self._local_name(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._local(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._local(target.value)
+
+    def _local_name(self, name: str) -> None:
+        scope = self.scope
+        if not name or scope.node is None or name in scope.declared_global or name in scope.declared_nonlocal:
+            return
+        if self.class_depths and self.class_depths[-1] == len(self.scopes):
+            return  # a class body's names are the class's attributes, not the function's
+        scope.local.add(name)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.scope.declared_global.update(item.name.value for item in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.scope.declared_nonlocal.update(item.name.value for item in node.names)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            self._local(node.name.name)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._local(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._local(node.target)
+
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._local_name(node.name.value)
         bases = []
         for arg in node.bases:
             resolved = self.facts.imports.resolve(arg.value) or dotted_name(arg.value) or ""
@@ -364,13 +425,16 @@ class Collector(cst.CSTVisitor):
                 if base in self.facts.classes and base != info.name:
                     self.facts.subclasses.setdefault(base, []).append(info.name)
         self.classes.append(info)
+        self.class_depths.append(len(self.scopes))
         self.tests += _is_test(node.name.value, "Test")
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.classes.pop()
+        self.class_depths.pop()
         self.tests -= _is_test(original_node.name.value, "Test")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._local_name(node.name.value)  # (a name of the function around it, if any)
         cls = self.classes[-1] if self.classes and self._directly_in_class(node) else None
         if cls is not None:
             cls.methods.setdefault(node.name.value, node)
@@ -427,11 +491,15 @@ class Collector(cst.CSTVisitor):
         return False
 
     def visit_With(self, node: cst.With) -> bool:
+        for item in node.items:
+            if item.asname is not None:
+                self._local(item.asname.name)
         self._header(node, *[item for item in node.items])
         walk.visit(node.body, self)
         return False
 
     def visit_For(self, node: cst.For) -> bool:
+        self._local(node.target)
         self._header(node, node.iter)
         loop = self._loop(node)
         self.loops.append(loop)
@@ -485,6 +553,7 @@ class Collector(cst.CSTVisitor):
             self._assigned(node.target, node.value, node)
 
     def _assigned(self, target: cst.BaseExpression, value: cst.BaseExpression, stmt: cst.CSTNode) -> None:
+        self._local(target)
         if isinstance(target, cst.Attribute) and target.attr.value == "requires_grad" and exprs.is_false(value):
             self._add_site("freeze", stmt, target.value, "requires_grad = False", None, "")  # a frozen tensor or module
             return

@@ -114,8 +114,7 @@ def _readings(source: str):
     for fn in nodes(module):
         if not isinstance(fn, cst.FunctionDef):
             continue
-        for stmt in fn.body.body:
-            call = stmt.body[0].value if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Expr) else None
+        for call in nodes(fn.body, (cst.FunctionDef,)):  # (a nested function's reads are its own)
             if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "read":
                 name = module.code_for_node(call.args[0].value)
                 values = facts.bound(name, scopes[id(fn)])
@@ -137,3 +136,109 @@ def test_bound_resolves_names_as_python_does():
     assert ("free", "a", ["torch.zeros(1)"]) in readings  # the module's
     assert ("static", "self.t", []) in readings  # not a method: `self` is a parameter like any other
     assert len(readings) == 7
+
+
+# The same copy, from a loop variable named like a module-level constant of a script.
+LOOP_SHADOWS = """\
+import torch
+import torch.nn as nn
+
+w = torch.ones(8, 8)
+
+
+class Net(nn.Module):
+    def __init__(self, weights):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.out = nn.Linear(8, 1)
+        with torch.no_grad():
+            for w in weights:
+                self.fc.weight.copy_(w)
+
+    def forward(self, x):
+        return self.out(torch.relu(self.fc(x)))
+"""
+
+
+def test_a_loop_variable_is_not_the_module_level_name_it_shadows():
+    """`for w in weights` makes `w` local to `__init__`: the module's `w = torch.ones(...)` is
+    not what is copied (the file-wide reading, and the first scoped one, reported IL010)."""
+    assert lint(LOOP_SHADOWS) == []
+    # the twin without the loop copies the module's constant: reported
+    twin = LOOP_SHADOWS.replace("            for w in weights:\n                self.fc", "            self.fc")
+    assert "for w" not in twin
+    assert [d.code for d in lint(twin)] == ["IL010"]
+
+
+OTHER_BINDINGS = """\
+import torch
+
+w = torch.zeros(1)
+g = torch.zeros(2)
+
+
+def loop(ps):
+    for w in ps:
+        read(w)
+
+
+def unpacked(pair):
+    w, v = pair
+    read(w)
+
+
+def handler():
+    try:
+        pass
+    except ValueError as w:
+        read(w)
+
+
+def managed(opener):
+    with opener() as w:
+        read(w)
+
+
+def imported():
+    from somewhere import w
+    read(w)
+
+
+def walrus(x):
+    if (w := x) is not None:
+        read(w)
+
+
+def declares():
+    global g
+    g = torch.ones(3)
+
+
+def reads():
+    read(g)
+    read(w)
+
+
+def outer():
+    w = torch.ones(4)
+
+    def inner():
+        nonlocal w
+        w = torch.ones(5)
+
+    def reader():
+        read(w)
+    return inner, reader
+"""
+
+
+def test_every_way_a_function_binds_a_name_makes_it_its_own():
+    readings = _readings(OTHER_BINDINGS)
+    for function in ("loop", "unpacked", "handler", "managed", "imported", "walrus"):
+        assert (function, "w", []) in readings, function  # local: not the module's torch.zeros(1)
+    # `global g` assigns the module's g; a function that binds neither name reads the module's
+    assert ("reads", "g", ["torch.zeros(2)", "torch.ones(3)"]) in readings
+    assert ("reads", "w", ["torch.zeros(1)"]) in readings
+    # `nonlocal w` assigns the enclosing function's w, which a sibling closure reads
+    assert ("reader", "w", ["torch.ones(4)", "torch.ones(5)"]) in readings
+    assert len(readings) == 9
