@@ -353,6 +353,7 @@ class Collector(cst.CSTVisitor):
         self.scopes: List[Scope] = [self.scope]
         self.classes: List[ClassInfo] = []
         self.class_depths: List[int] = []  # for each class being visited, how many scopes were open at it
+        self.shadows: List[FrozenSet[str]] = []  # names of the lambdas and comprehensions around the walk
         self.loops: List[Loop] = []
         self.guards: List[Guard] = []
         # id(function node) -> bare names bound to trainable tensors in that function. The node, not
@@ -472,9 +473,37 @@ class Collector(cst.CSTVisitor):
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         outer, self.statement = self.statement, None  # (a lambda's body does not run here)
+        signature = node.params
+        every = [*signature.posonly_params, *signature.params, *signature.kwonly_params]
+        every += [star for star in (signature.star_arg, signature.star_kwarg) if isinstance(star, cst.Param)]
+        self.shadows.append(frozenset(p.name.value for p in every))
         walk.visit(node.body, self)
+        self.shadows.pop()
         self.statement = outer
         return False
+
+    # A comprehension's variables are its own: no assignment outside it is what they hold.
+    def _enter_comprehension(self, node) -> None:
+        names: Set[str] = set()
+        clause = node.for_in
+        while clause is not None:
+            names.update(exprs.names_in(clause.target))
+            clause = clause.inner_for_in
+        self.shadows.append(frozenset(names))
+
+    def _leave_comprehension(self, original_node) -> None:
+        self.shadows.pop()
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter_comprehension
+    leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comprehension
+
+    def _last_bound(self, name: str) -> Optional[cst.BaseExpression]:
+        """What `name` holds where the walk is: `FileFacts.last_bound`, unless a lambda's parameter
+        or a comprehension's variable around this point is what the name means."""
+        root = name.split(".", 1)[0]
+        if any(root in shadow for shadow in self.shadows):
+            return None
+        return self.facts.last_bound(name, self.scope)
 
     def _header(self, node: cst.CSTNode, *parts: Optional[cst.CSTNode]) -> None:
         outer, self.statement = self.statement, self.facts.events.setdefault(id(node), [])
@@ -734,7 +763,7 @@ class Collector(cst.CSTVisitor):
         if depth > 3 or self._is_random_perturbed(value):
             return None
         if isinstance(value, (cst.Name, cst.Attribute)) and depth < 3:
-            bound = self.facts.last_bound(dotted_name(value) or "", self.scope)
+            bound = self._last_bound(dotted_name(value) or "")
             return None if bound is None else self._repeated(bound, depth + 1)
         node = value
         while isinstance(node, cst.Call):
@@ -833,7 +862,7 @@ class Collector(cst.CSTVisitor):
             source = node.args[0].value
             info = self._constant_tensor(source)
             if info is None and isinstance(source, (cst.Name, cst.Attribute)):
-                bound = self.facts.last_bound(dotted_name(source) or "", self.scope)
+                bound = self._last_bound(dotted_name(source) or "")
                 if bound is not None:
                     info = self._constant_tensor(bound)
             if info is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from initlint import walk
-from initlint.facts import Collector, FileFacts
+from initlint.facts import Collector, FileFacts, collect
 from initlint.imports import ImportTable
 from initlint.walk import nodes
 
@@ -242,3 +242,38 @@ def test_every_way_a_function_binds_a_name_makes_it_its_own():
     # `nonlocal w` assigns the enclosing function's w, which a sibling closure reads
     assert ("reader", "w", ["torch.ones(4)", "torch.ones(5)"]) in readings
     assert len(readings) == 9
+
+
+SHADOWED_INSIDE = """\
+import torch
+import torch.nn as nn
+
+w = torch.ones(8, 8)
+
+
+class Net(nn.Module):
+    def __init__(self, weights):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.out = nn.Linear(8, 1)
+        with torch.no_grad():
+            [self.fc.weight.copy_(w) for w in weights]
+        self.load = lambda w: self.out.weight.copy_(w)
+
+    def forward(self, x):
+        return self.out(torch.relu(self.fc(x)))
+"""
+
+
+def test_a_comprehension_or_lambda_variable_is_not_the_name_it_shadows():
+    """Inside `[... for w in weights]` and `lambda w: ...`, `w` is their own: neither copy is a
+    constant write of the module's `w = torch.ones(...)`."""
+    def constant_copies(source):
+        return [site.target_name for site in collect(cst.parse_module(source)).sites if site.kind == "constant"]
+
+    assert constant_copies(SHADOWED_INSIDE) == []
+    assert lint(SHADOWED_INSIDE) == []
+    # outside them the module's constant is what `w` holds
+    twin = SHADOWED_INSIDE.replace("[self.fc.weight.copy_(w) for w in weights]", "self.fc.weight.copy_(w)")
+    twin = twin.replace("lambda w: self.out.weight.copy_(w)", "lambda v: self.out.weight.copy_(w)")
+    assert constant_copies(twin) == ["self.fc.weight", "self.out.weight"]
