@@ -138,26 +138,20 @@ def test_bound_resolves_names_as_python_does():
     assert len(readings) == 7
 
 
+def _beside_a_module_constant(copies: str) -> str:
+    """A model whose `__init__` runs `copies` (indented for its body), in a script that binds
+    `w = torch.ones(8, 8)` at module level."""
+    return (
+        "import torch\nimport torch.nn as nn\n\nw = torch.ones(8, 8)\n\n\n"
+        "class Net(nn.Module):\n    def __init__(self, weights):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(8, 8)\n        self.out = nn.Linear(8, 1)\n"
+        + copies
+        + "\n    def forward(self, x):\n        return self.out(torch.relu(self.fc(x)))\n"
+    )
+
+
 # The same copy, from a loop variable named like a module-level constant of a script.
-LOOP_SHADOWS = """\
-import torch
-import torch.nn as nn
-
-w = torch.ones(8, 8)
-
-
-class Net(nn.Module):
-    def __init__(self, weights):
-        super().__init__()
-        self.fc = nn.Linear(8, 8)
-        self.out = nn.Linear(8, 1)
-        with torch.no_grad():
-            for w in weights:
-                self.fc.weight.copy_(w)
-
-    def forward(self, x):
-        return self.out(torch.relu(self.fc(x)))
-"""
+LOOP_SHADOWS = _beside_a_module_constant("        with torch.no_grad():\n            for w in weights:\n                self.fc.weight.copy_(w)\n")
 
 
 def test_a_loop_variable_is_not_the_module_level_name_it_shadows():
@@ -244,25 +238,10 @@ def test_every_way_a_function_binds_a_name_makes_it_its_own():
     assert len(readings) == 9
 
 
-SHADOWED_INSIDE = """\
-import torch
-import torch.nn as nn
-
-w = torch.ones(8, 8)
-
-
-class Net(nn.Module):
-    def __init__(self, weights):
-        super().__init__()
-        self.fc = nn.Linear(8, 8)
-        self.out = nn.Linear(8, 1)
-        with torch.no_grad():
-            [self.fc.weight.copy_(w) for w in weights]
-        self.load = lambda w: self.out.weight.copy_(w)
-
-    def forward(self, x):
-        return self.out(torch.relu(self.fc(x)))
-"""
+SHADOWED_INSIDE = _beside_a_module_constant(
+    "        with torch.no_grad():\n            [self.fc.weight.copy_(w) for w in weights]\n"
+    "        self.load = lambda w: self.out.weight.copy_(w)\n"
+)
 
 
 def test_a_comprehension_or_lambda_variable_is_not_the_name_it_shadows():
