@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Sequence, Set, Tuple, Union
+from typing import FrozenSet, Iterator, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
@@ -119,6 +119,14 @@ def matrix_dims(shape: Optional[Shape]) -> Optional[int]:
     if shape is None:
         return None
     return sum(1 for d in shape if d != 1)
+
+
+def parameter_names(signature: cst.Parameters) -> FrozenSet[str]:
+    """Every parameter's name of a `def` or a `lambda`: positional-only, keyword-only, `*args`
+    and `**kwargs` included."""
+    every = [*signature.posonly_params, *signature.params, *signature.kwonly_params]
+    every += [star for star in (signature.star_arg, signature.star_kwarg) if isinstance(star, cst.Param)]
+    return frozenset(param.name.value for param in every)
 
 
 def names_in(node: cst.CSTNode) -> Set[str]:

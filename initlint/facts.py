@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import CodeRange
@@ -366,17 +366,20 @@ class Collector(cst.CSTVisitor):
     # ---- structure -------------------------------------------------------------------------
     def visit_Import(self, node: cst.Import) -> bool:
         self.facts.imports.add(node)
-        for alias in node.names:
-            self._local_name(alias.asname.name.value if isinstance(alias.asname, cst.AsName) and isinstance(alias.asname.name, cst.Name)
-                             else (dotted_name(alias.name) or "").split(".", 1)[0])
+        self._imported(node.names)
         return False
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         self.facts.imports.add(node)
         if not isinstance(node.names, cst.ImportStar):
-            for alias in node.names:
-                self._local(alias.asname.name if isinstance(alias.asname, cst.AsName) else alias.name)
+            self._imported(node.names)
         return False
+
+    def _imported(self, aliases: Sequence[cst.ImportAlias]) -> None:
+        """The names an import binds (`import a.b`: `a`; `... as c`: `c`) are the function's own."""
+        for alias in aliases:
+            bound = alias.asname.name if isinstance(alias.asname, cst.AsName) else alias.name
+            self._local_name((dotted_name(bound) or "").split(".", 1)[0])
 
     # ---- names a function binds besides the assignments recorded (see Scope.local) --------------
     def _local(self, target: cst.BaseExpression) -> None:
@@ -439,17 +442,14 @@ class Collector(cst.CSTVisitor):
         cls = self.classes[-1] if self.classes and self._directly_in_class(node) else None
         if cls is not None:
             cls.methods.setdefault(node.name.value, node)
-        signature = node.params
-        params = tuple(p.name.value for p in signature.params)
-        every = [*signature.posonly_params, *signature.params, *signature.kwonly_params]
-        every += [star for star in (signature.star_arg, signature.star_kwarg) if isinstance(star, cst.Param)]
-        positional = [*signature.posonly_params, *signature.params]
+        params = tuple(p.name.value for p in node.params.params)
+        positional = [*node.params.posonly_params, *node.params.params]
         receiver = None
         if cls is not None and positional and not any(dotted_name(d.decorator) == "staticmethod" for d in node.decorators):
             receiver = positional[0].name.value
         scope = Scope(
             name=node.name.value, node=node, cls=cls or self.scope.cls, params=params,
-            parent=self.scope, names=frozenset(p.name.value for p in every), receiver=receiver,
+            parent=self.scope, names=exprs.parameter_names(node.params), receiver=receiver,
         )
         self.scopes.append(scope)
         self.scope = scope
@@ -473,10 +473,7 @@ class Collector(cst.CSTVisitor):
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         outer, self.statement = self.statement, None  # (a lambda's body does not run here)
-        signature = node.params
-        every = [*signature.posonly_params, *signature.params, *signature.kwonly_params]
-        every += [star for star in (signature.star_arg, signature.star_kwarg) if isinstance(star, cst.Param)]
-        self.shadows.append(frozenset(p.name.value for p in every))
+        self.shadows.append(exprs.parameter_names(node.params))
         walk.visit(node.body, self)
         self.shadows.pop()
         self.statement = outer
