@@ -3,7 +3,7 @@
 Parsing is most of a run's cost (libcst: ~2.4 us a byte to parse, as much again to visit) and
 most code holds nothing any rule reports. The screen knows no rule: each rule declares, in its
 `needs` (a `Needs`), the words its sites are spelt with (`triggers`, or `paired` words that
-spell a site only near a `pair_with` word), the words of the code it reads besides (`context`),
+spell a site only near a `pair_with` word or `pair_patterns` match), the words of the code it reads besides (`context`),
 the methods of a class it reads (`reads`) and the relations it follows from a site (`follow`).
 The screen keeps what those declarations reach and parses nothing else.
 
@@ -14,8 +14,9 @@ The screen keeps what those declarations reach and parses nothing else.
 2. **Units** (`plan`). Strings and comments are blanked (`textscan.code_only`: code in a docstring
    never counts) and the file is cut into units (`textscan.units`): top-level statements, top-level
    functions, class headers and methods. Each unit's words are read once. Kept are
-   - the *seeds*: units holding a whole-word trigger of some rule, or one of its `paired` words
-     together with one of its `pair_with` words (in the unit, or `pair_calls` calls apart);
+   - the *seeds*: units holding a whole-word trigger or a `patterns` match of some rule, or one
+     of its `paired` words together with one of its `pair_with` words or `pair_patterns` matches
+     (in the unit, or `pair_calls` calls apart);
    - every import statement (one line each: names resolve as in the whole file);
    - for the rules with a seed in the file, the units holding one of their `context` words;
    - the closure, to a fixed point, of what kept code needs to be analysed as in the whole file:
@@ -85,14 +86,17 @@ class Needs:
     # part of a snake_case word (`weight` in `weight_ih`).
     paired: FrozenSet[str] = frozenset()
     pair_with: FrozenSet[str] = frozenset()
+    # Regular expressions for the pair_with side that no word spells alone (`.weight = `: the
+    # word `weight` is in every model, an assignment to it is not); found as `patterns` are.
+    pair_patterns: Tuple[str, ...] = ()
     pair_calls: int = 1
 
     def __post_init__(self) -> None:
         unknown = set(self.follow) - RELATIONS
         if unknown:
             raise ValueError(f"unknown screen relations: {sorted(unknown)}")
-        if bool(self.paired) != bool(self.pair_with):
-            raise ValueError("paired words need pair_with words, and the other way round")
+        if bool(self.paired) != bool(self.pair_with or self.pair_patterns):
+            raise ValueError("paired words need pair_with words or patterns, and the other way round")
 
 
 def _substrings(words: Iterable[str]) -> Tuple[str, ...]:
@@ -114,7 +118,11 @@ class _Probes:
         distinct = list(dict.fromkeys(needs))
         self.words = _substrings(word for need in distinct for word in need.triggers)
         self.patterns = tuple(_compiled(p) for p in dict.fromkeys(p for need in distinct for p in need.patterns))
-        self.pairs = tuple(dict.fromkeys((_substrings(n.paired), _substrings(n.pair_with)) for n in distinct if n.paired))
+        self.pairs = tuple(
+            dict.fromkeys(
+                (_substrings(n.paired), _substrings(n.pair_with), tuple(_compiled(p) for p in n.pair_patterns)) for n in distinct if n.paired
+            )
+        )
 
 
 _PROBES: Dict[Tuple[Needs, ...], _Probes] = {}
@@ -131,7 +139,10 @@ def may_match(source: str, needs: Sequence[Needs]) -> bool:
         return True
     if any(pattern.search(source) for pattern in probes.patterns):
         return True
-    return any(any(w in source for w in one) and any(w in source for w in other) for one, other in probes.pairs)
+    return any(
+        any(w in source for w in one) and (any(w in source for w in other) or any(p.search(source) for p in patterns))
+        for one, other, patterns in probes.pairs
+    )
 
 
 _PATTERNS: Dict[str, "re.Pattern[str]"] = {}
@@ -341,16 +352,20 @@ class _Closure:
         """Keep the units holding a trigger; whether there is one."""
         need = self.need
         hits = {i for i, words in enumerate(self.words) if not words.isdisjoint(need.triggers)}
-        if need.patterns:
-            starts = [u.start for u in self.units]
-            for pattern in need.patterns:
-                hits.update(textscan.bisect_units(starts, m.start()) for m in _compiled(pattern).finditer(self.code))
+        hits.update(self._matched(need.patterns))
         if need.paired:
             hits.update(self._pairs())
         for i in sorted(hits):
             self.seeds[i] = bool(need.follow)
             self._keep(i)
         return bool(hits)
+
+    def _matched(self, patterns: Tuple[str, ...]) -> Set[int]:
+        """The units where one of `patterns` matches (each run once over the file's code)."""
+        if not patterns:
+            return set()
+        starts = [u.start for u in self.units]
+        return {textscan.bisect_units(starts, m.start()) for p in patterns for m in _compiled(p).finditer(self.code)}
 
     def _pairs(self) -> Set[int]:
         """The units holding a paired word that meet a pair_with word: in the unit itself, or up
@@ -363,6 +378,7 @@ class _Closure:
             return set()
         with_ = need.pair_with | {word for word in self.index.vocabulary() if word.partition("_")[0] in need.pair_with}
         other = {i for i, w in enumerate(words) if not w.isdisjoint(with_)}
+        other.update(self._matched(need.pair_patterns))
         if not other:
             return set()
         return paired & (other | self._calls(other, need.pair_calls) | self._callers(other, need.pair_calls))

@@ -184,10 +184,22 @@ CONSTANT_WRITE_WORDS = frozenset(w for w in CONSTANT_WORDS if w.endswith("_") or
 CONSTANT_VALUE_WORDS = CONSTANT_WORDS - CONSTANT_WRITE_WORDS
 BECOMES_TRAINABLE = frozenset(
     {"Parameter", "ParameterList", "ParameterDict", "register_parameter", "requires_grad", "requires_grad_",
-     "data", "weight", "bias", "copy_", "set_", "Variable"}
+     "copy_", "set_", "Variable"}
 )
-# A whole-tensor slice assignment (`w[:] = 0.5`, `w[...] = 1`): a constant site without a word.
-WHOLE_SLICE_WRITE = r"\[[\s\\(]*(?::|\.\.\.)[^\]\n]*\][\s\\)]*(?::[^=\n]*)?=(?!=)"
+# ... or an assignment to a layer's tensor (`fc.weight = nn.Parameter(...)`, `w.data = ...`,
+# `rnn.weight_ih_l0 = ...`): the collector's writes of values (facts._writes_values, the `.weight*`
+# targets of repeated rows). The words `weight`, `bias` and `data` alone are in every model's code
+# (`self.weight` read in `forward`); only an assignment to them makes a constant there a site.
+# (Annotations and augmented operators are let through: a superset. A subscript is not: only a
+# whole-slice write of a number is a site there, WHOLE_SLICE_WRITE's.)
+WRITES_LAYER_TENSOR = r"\.(?:weight\w*|bias(?:_\w*)?|data(?:_\w*)?)[\s\\]*(?::[^:=\n]*)?[-+*/@%&|^<>]*=(?!=)"
+# A whole-tensor slice assignment of a number (`w[:] = 0.5`, `w[...] = 1`, `w[:, :] = -1`): a
+# constant site without a word. As the collector's (`_subscript_fill`): every element a slice
+# with no bounds (a step is let through) or `...`, and a literal number, signed or in brackets,
+# or True/False. `x[:, 0] = y` in a `forward` is not one.
+# (Each repetition takes what no other part can: every match attempt is linear in its line.)
+_WHOLE = r"[\s\\(]*(?:\.\.\.[\s\\)]*|:(?:[\s\\]*:(?:[^,\[\]\n=]|\[[^\[\]\n]*\])*|[\s\\)]*))"
+WHOLE_SLICE_WRITE = r"\[" + _WHOLE + r"(?:," + _WHOLE + r")*,?\][\s\\)]*(?::[^:=\n]*)?=(?!=)[\s\\(+-]*(?:\.?\d|True\b|False\b)"
 # Code that gives a tensor random values (a later re-init clears a constant).
 RANDOM_WORDS = frozenset(
     set(RANDOM_INIT_SUFFIXES)

@@ -13,7 +13,7 @@ from initlint.screen import Needs
 #
 # An in-place constant write (`constant_`, `zeros_`, `.fill_`) is a site wherever it is; a constant
 # value (`torch.zeros(...)`) or repeated rows (`.expand(...)`) are one only where they become a
-# trainable tensor or a layer's weight (`nn.Parameter`, `requires_grad`, `.data`, `.weight_ih`),
+# trainable tensor or a layer's weight (`nn.Parameter`, `requires_grad`, `.data = `, `.weight_ih_l0 = `),
 # in the same unit or one call apart: masks and broadcasts in `forward` are no rule's site.
 CONSTANT_OR_ROWS = Needs(
     triggers=torch_api.CONSTANT_WRITE_WORDS,
@@ -22,6 +22,7 @@ CONSTANT_OR_ROWS = Needs(
     follow=frozenset({"class", "users", "module"}),
     paired=torch_api.CONSTANT_VALUE_WORDS | torch_api.REPEAT_WORDS,
     pair_with=torch_api.BECOMES_TRAINABLE,
+    pair_patterns=(torch_api.WRITES_LAYER_TENSOR,),
 )
 
 # Every nn.Module class's construction (IL006, IL007: what `__init__` stores where): its header

@@ -139,6 +139,9 @@ def test_corpus_agrees(path: Path):
 
 # Real code has few init bugs: seed some, so that the corpus exercises what the rules report.
 MUTATIONS = (
+    # Writes no word spells: a whole-slice write of a number, a layer's tensor assigned a constant.
+    (re.compile(r"^([ \t]+)([\w.\[\]]+)\.data\.zero_\(\)[ \t]*$", re.M), r"\1\2.data[:] = 0"),
+    (re.compile(r"^([ \t]+)([\w.\[\]]+\.weight)\.data\.(?:normal_|uniform_)\([^\n]*\)[ \t]*$", re.M), r"\1\2.data = torch.zeros_like(\2.data)"),
     (re.compile(r"\b(init\.)(?:normal_|trunc_normal_|xavier_uniform_|xavier_normal_|kaiming_normal_|kaiming_uniform_|orthogonal_)\("), r"\1constant_(0.5, "),
     (re.compile(r"\.(?:normal_|uniform_)\("), ".fill_(0.5, "),
     (re.compile(r"\btorch\.(?:randn|rand|empty)\("), "torch.ones("),
@@ -457,6 +460,44 @@ def test_a_toy_rule_of_paired_words_is_never_starved(calls):
     assert ("frobnicate_" in kept[deeper - 1]) == (calls == 2)
     if calls == 2:
         assert {deeper, made} <= {f[1].row for f in on}
+
+
+PATTERN_PAIRED_SOURCE = """\
+import torch
+
+
+def assigned(m):
+    m.glue = torch.frobnicate_(3)
+
+
+def read(m):
+    return m.glue + torch.frobnicate_(3)
+
+
+def helper():
+    return torch.frobnicate_(3)
+
+
+def caller(m):
+    m.glue = helper()
+"""
+
+
+def test_a_toy_rule_paired_with_a_pattern_is_never_starved():
+    """The pair_with side spelt by a pattern (`.glue = `, as `.weight = ` for the constant rules):
+    the word alone (`m.glue` read) pairs nothing; an assignment pairs, in the unit or a call apart;
+    a file with the word but no assignment is dropped whole."""
+    needs = screen.Needs(paired=frozenset({"frobnicate_"}), pair_patterns=(r"\.glue\s*=(?!=)",))
+    toy = _toy_rule(needs=needs)
+    on, _ = _run(PATTERN_PAIRED_SOURCE, "toy.py", True, [toy])
+    off, _ = _run(PATTERN_PAIRED_SOURCE, "toy.py", False, [toy])
+    assert len(off) == 3
+    assert sorted(f[1].row for f in on) == [5, 13]  # `assigned`, and `helper` (`caller` assigns it)
+    plan = screen.plan(PATTERN_PAIRED_SOURCE, [needs])
+    assert plan is not None and plan.partial and "m.glue + torch" not in plan.text()
+    assert screen.plan(PATTERN_PAIRED_SOURCE.replace("m.glue = ", "m.glue == "), [needs]) is None
+    with pytest.raises(ValueError):
+        screen.Needs(pair_patterns=(r"\.glue\s*=",))  # a pattern pairs nothing without paired words
 
 
 READS_SOURCE = """\
