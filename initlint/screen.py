@@ -190,16 +190,17 @@ class Plan:
         method starts with `pass`), so that every kept line has its number and columns."""
         if not self.partial:
             return self.source
-        source, out = self.source, []
-        for unit, kept in zip(self.units, self.keep):  # type: ignore[arg-type]
+        source, keep, out = self.source, self.keep, []
+        for unit, kept in zip(self.units, keep):  # type: ignore[arg-type]
             piece = source[unit.start:unit.end]
             if kept:
                 out.append(piece)
                 continue
             blank = _line_breaks(piece)
-            if unit.kind == "method":
+            if unit.kind == "method" and keep[unit.parent]:  # type: ignore[index]
                 indent = piece[: len(piece) - len(piece.lstrip(" \t"))]
                 blank = f"{indent}pass" + blank  # on the method's first line: the class keeps a body
+                # (a dropped class's methods go with it: a `pass` there would be an indented line)
             out.append(blank)
         return "".join(out)
 

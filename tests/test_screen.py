@@ -10,8 +10,10 @@ and a toy rule that the screen knows only by its declaration.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import List, Tuple
@@ -266,6 +268,62 @@ def test_plans_keep_lines_and_columns():
     assert len(lines) == len(kept)
     for line, original in zip(kept, lines):
         assert line in ("", original) or line.strip() == "pass"
+
+
+DROPPED_CLASS_SOURCE = """\
+import torch.nn as nn
+from torch.nn import init
+
+
+class Helper:
+    def __init__(self):
+        self.x = 1
+
+    def method(self):
+        return self.x
+
+
+def build(m):
+    init.zeros_(m.weight)
+"""
+
+
+def test_a_dropped_class_leaves_no_indented_line():
+    """A dropped method keeps its class a body with `pass`, only where the class is kept: a
+    dropped class's methods are blank lines, or the cut text would not parse and the file would
+    be parsed twice (the cut, then whole)."""
+    from initlint.rules import ALL_RULES
+
+    plan = screen.plan(DROPPED_CLASS_SOURCE, [rule.needs for rule in ALL_RULES])
+    assert plan is not None and plan.partial and "class Helper" not in plan.text()
+    assert "pass" not in plan.text() and _parses(plan.text())
+
+
+def _parses(text: str) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (invalid escapes in real code)
+        try:
+            ast.parse(text)
+        except SyntaxError:
+            return False
+    return True
+
+
+def test_every_cut_text_parses():
+    """The cut the screen makes of each fixture and corpus file is Python where the file is: a cut
+    that is not makes the engine parse the file twice (the cut, then whole)."""
+    from initlint.rules import ALL_RULES
+
+    needs = [rule.needs for rule in ALL_RULES]
+    cut = 0
+    for path in sorted(FIXTURES.glob("*.py")) + CORPUS_FILES:
+        source = engine.read_source(str(path))
+        plan = screen.plan(source, needs)
+        if plan is None or not plan.partial:
+            continue
+        cut += 1
+        assert _parses(plan.text()) or not _parses(source), f"{path}: the cut does not parse, the file does"
+    assert cut > 5
 
 
 def test_nothing_to_check():
