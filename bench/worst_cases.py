@@ -33,6 +33,7 @@ SIZES = {
     "subclass_chain": 2_000,
     "module_flow": 20_000,
     "shared_names": 2_000,
+    "subscript_lines": 20_000,
 }
 
 

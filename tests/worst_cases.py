@@ -119,6 +119,20 @@ def shared_names(n: int) -> str:
     return "".join(out)
 
 
+def subscript_lines(n: int) -> str:
+    """n subscripts and reads of layer tensors (`x[:, ::2, ...][:, :]`, `m.weight[:, 0]`,
+    `m.bias_hh[::1, :]`), half on lines of their own and half on one long line, with one
+    whole-slice write of a number in the middle: the screen's slice-write and layer-tensor
+    patterns start a match at every `[` and `.weight`, and no attempt may run past its line."""
+    terms = [f"x[:, ::2, ...][:, :] + m.weight[:, {i}] * m.bias_hh[::1, :]" for i in range(n)]
+    half = n // 2
+    out = ["import torch\nimport torch.nn as nn\n\n\ndef f(x, m):\n"]
+    out.extend(f"    y{i} = {term}\n" for i, term in enumerate(terms[:half]))
+    out.append("    with torch.no_grad():\n        m.weight.data[:, :] = 0.5\n")
+    out.append("    z = [" + ", ".join(terms[half:]) + "]\n    return z\n")
+    return "".join(out)
+
+
 CASES: Dict[str, Callable[[int], str]] = {
     "op_table": op_table,
     "init_calls": init_calls,
@@ -128,4 +142,5 @@ CASES: Dict[str, Callable[[int], str]] = {
     "subclass_chain": subclass_chain,
     "module_flow": module_flow,
     "shared_names": shared_names,
+    "subscript_lines": subscript_lines,
 }
