@@ -3,9 +3,10 @@
 Parsing is most of a run's cost (libcst: ~2.4 us a byte to parse, as much again to visit) and
 most code holds nothing any rule reports. The screen knows no rule: each rule declares, in its
 `needs` (a `Needs`), the words its sites are spelt with (`triggers`, or `paired` words that
-spell a site only near a `pair_with` word or `pair_patterns` match), the words of the code it reads besides (`context`),
-the methods of a class it reads (`reads`) and the relations it follows from a site (`follow`).
-The screen keeps what those declarations reach and parses nothing else.
+spell a site only near a `pair_with` word or a `pair_patterns` match), the words of the code it
+reads besides (`context`), the methods of a class it reads (`reads`) and the relations it
+follows from a site (`follow`). The screen keeps what those declarations reach and parses
+nothing else.
 
 1. **Files** (`may_match`): a file none of whose bytes spell a trigger of a selected rule (a
    substring test on the raw text, strings and comments included: a superset) is never parsed,

@@ -541,6 +541,53 @@ def caller(m):
 """
 
 
+# Spellings of a constant site that no trigger word spells (the constant rules' patterns), each a
+# site the collector makes; and look-alikes that are no site, where the screen must drop the file.
+_PATTERN_SITES = (
+    "w[:] = 0.5",
+    "w[...] = 1",
+    "w[:, :] = -1",
+    "w[::2] = 0",
+    "w[ : , ... ] = True",
+    "w[(...)] = 0",
+    "w.data[:] = (1.0)",
+    "w[:] = \\\n        2",
+    "m.weight.data = torch.zeros(4, 4)",
+    "m.weight_ih_l0.data = torch.ones(4, 4) * 0.5",
+    "m.bias: torch.Tensor = torch.full((4,), 0.1)",
+    "m.weight = w0.expand(4, 4)",
+)
+_NOT_SITES = (
+    "x[:, 0] = y",
+    "x[:] = y",
+    "x[1:] = 0",
+    "x[:n] = 0",
+    "y = torch.zeros(4) + m.weight.sum() + m.bias.data.norm()",
+    "m.dataset = torch.zeros(4)",
+)
+
+
+def _in_function(line: str) -> str:
+    return f"import torch\n\n\ndef f(m, w, w0, x, y, n):\n    with torch.no_grad():\n        {line}\n    return m\n"
+
+
+@pytest.mark.parametrize("line", _PATTERN_SITES)
+def test_the_constant_patterns_keep_every_spelling_the_collector_takes(line: str):
+    source = _in_function(line)
+    _, sites = _run(source, "spelt.py", False)
+    assert sites, f"{line!r} is no site: the test's premise"
+    _agree_source(source, "spelt.py")
+
+
+@pytest.mark.parametrize("line", _NOT_SITES)
+def test_the_constant_patterns_drop_what_is_no_site(line: str):
+    from rules._declarations import CONSTANT_OR_ROWS
+
+    source = _in_function(line)
+    assert not _run(source, "spelt.py", False)[1]
+    assert screen.plan(source, [CONSTANT_OR_ROWS]) is None
+
+
 def test_a_toy_rule_paired_with_a_pattern_is_never_starved():
     """The pair_with side spelt by a pattern (`.glue = `, as `.weight = ` for the constant rules):
     the word alone (`m.glue` read) pairs nothing; an assignment pairs, in the unit or a call apart;
