@@ -624,8 +624,7 @@ class Collector(cst.CSTVisitor):
         info = self._constant_tensor(inner)
         if info is not None:
             how, constant, text, shape, requires_grad, shape_text = info
-            is_write = isinstance(target, cst.Attribute) and target.attr.value in ("data", "weight", "bias")
-            if parameter or requires_grad or is_write:
+            if parameter or requires_grad or _writes_values(target):
                 site = self._add_site("constant", stmt, target, how, constant, text)
                 if site is not None:
                     site.shape, site.shape_text = shape, shape_text
@@ -944,7 +943,7 @@ def _is_test(name: str, prefix: str) -> bool:
 
 def _writes_values(target: cst.BaseExpression) -> bool:
     """`x.weight = ...`, `x.bias = ...`, `x.data = ...`: a write of a parameter's values."""
-    return isinstance(target, cst.Attribute) and target.attr.value in ("weight", "bias", "data")
+    return isinstance(target, cst.Attribute) and target.attr.value in torch_api.WRITTEN_TENSOR_ATTRS
 
 
 def _is_scalar(node: cst.BaseExpression) -> bool:

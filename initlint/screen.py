@@ -272,6 +272,7 @@ class _Index:
         self._mentions: Optional[Dict[str, List[int]]] = None
         self._vocabulary: Optional[FrozenSet[str]] = None
         self._callables: Optional[Dict[str, List[int]]] = None
+        self._starts: Optional[List[int]] = None
         # Names -> the module-level units that may define them; classes by name; methods by class.
         self.defines: Dict[str, List[int]] = {}
         self.classes: Dict[str, List[int]] = {}
@@ -289,6 +290,12 @@ class _Index:
                 self.classes.setdefault(unit.name, []).append(i)
                 for base in unit.bases:
                     self.subclasses.setdefault(base, []).append(i)
+
+    def starts(self) -> List[int]:
+        """Where each unit starts (built once, for the patterns of every declaration)."""
+        if self._starts is None:
+            self._starts = [u.start for u in self.units]
+        return self._starts
 
     def vocabulary(self) -> FrozenSet[str]:
         """Every word of the file (built once)."""
@@ -366,7 +373,7 @@ class _Closure:
         """The units where one of `patterns` matches (each run once over the file's code)."""
         if not patterns:
             return set()
-        starts = [u.start for u in self.units]
+        starts = self.index.starts()
         return {textscan.bisect_units(starts, m.start()) for p in patterns for m in _compiled(p).finditer(self.code)}
 
     def _pairs(self) -> Set[int]:

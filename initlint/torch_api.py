@@ -186,13 +186,16 @@ BECOMES_TRAINABLE = frozenset(
     {"Parameter", "ParameterList", "ParameterDict", "register_parameter", "requires_grad", "requires_grad_",
      "copy_", "set_", "Variable"}
 )
+# The attributes an assignment to which writes a tensor's values (`fc.weight = ...`, `w.data = ...`).
+WRITTEN_TENSOR_ATTRS = ("weight", "bias", "data")
 # ... or an assignment to a layer's tensor (`fc.weight = nn.Parameter(...)`, `w.data = ...`,
 # `rnn.weight_ih_l0 = ...`): the collector's writes of values (facts._writes_values, the `.weight*`
-# targets of repeated rows). The words `weight`, `bias` and `data` alone are in every model's code
-# (`self.weight` read in `forward`); only an assignment to them makes a constant there a site.
-# (Annotations and augmented operators are let through: a superset. A subscript is not: only a
-# whole-slice write of a number is a site there, WHOLE_SLICE_WRITE's.)
-WRITES_LAYER_TENSOR = r"\.(?:weight\w*|bias(?:_\w*)?|data(?:_\w*)?)[\s\\]*(?::[^:=\n]*)?[-+*/@%&|^<>]*=(?!=)"
+# targets of repeated rows; any name these begin, a superset). The words `weight`, `bias` and
+# `data` alone are in every model's code (`self.weight` read in `forward`); only an assignment to
+# them makes a constant there a site. (Annotations and augmented operators are let through: a
+# superset. A subscript is not: only a whole-slice write of a number is a site there,
+# WHOLE_SLICE_WRITE's.)
+WRITES_LAYER_TENSOR = r"\.(?:" + "|".join(WRITTEN_TENSOR_ATTRS) + r")\w*[\s\\]*(?::[^:=\n]*)?[-+*/@%&|^<>]*=(?!=)"
 # A whole-tensor slice assignment of a number (`w[:] = 0.5`, `w[...] = 1`, `w[:, :] = -1`): a
 # constant site without a word. As the collector's (`_subscript_fill`): every element a slice
 # with no bounds (a step is let through) or `...`, and a literal number, signed or in brackets,
